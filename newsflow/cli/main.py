@@ -1,0 +1,55 @@
+"""The ``newsflow`` console script: one Typer app; each concern registers its commands from its own module."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import typer
+from rich.console import Console
+
+from newsflow.errors import NewsflowError
+
+app = typer.Typer(help="newsflow: streaming news ingestion and story clustering.", no_args_is_help=True)
+err_console = Console(stderr=True)
+
+
+def _register_commands() -> None:
+    # Imported here so `newsflow --help` stays cheap; each module only imports heavy things inside commands.
+    from newsflow.cli import demo_cmd, infra_cmd
+
+    for module in (infra_cmd, demo_cmd):
+        module.register(app)
+    for optional in ("newsflow.cli.ingest_cmd", "newsflow.cli.clustering_cmd"):
+        __import__(optional)
+        sys.modules[optional].register(app)
+
+
+@app.callback()
+def _configure(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging.")) -> None:
+    from rich.logging import RichHandler
+
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(name)s: %(message)s",
+        handlers=[RichHandler(console=err_console, show_path=False, rich_tracebacks=False)],
+    )
+    for noisy in ("kafka", "httpx", "httpcore", "urllib3", "sentence_transformers", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def main() -> None:
+    """Entry point: named errors become one line on stderr and exit status 1, never a traceback."""
+    _register_commands()
+    try:
+        app(standalone_mode=False)
+    except NewsflowError as exc:
+        err_console.print(f"[bold red]{type(exc).__name__}[/]: {exc}")
+        sys.exit(1)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err_console.print("Aborted.")
+        sys.exit(130)
+    except KeyboardInterrupt:
+        sys.exit(130)

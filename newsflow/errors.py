@@ -1,0 +1,55 @@
+"""The small exception tree every layer raises from (after httpx's).
+
+Each error names what went wrong in one line; the CLI prints ``ErrorName: message`` and exits
+non-zero instead of a traceback. Errors that describe bad *data* (a feed, a message) are also
+carried as data — in a feed's health record or on the dead-letter topic — so the rest goes on.
+"""
+
+from __future__ import annotations
+
+
+class NewsflowError(Exception):
+    """Base of every error newsflow raises on purpose."""
+
+
+# --- configuration and local infrastructure ---
+class ConfigError(NewsflowError):
+    """A setting is missing or contradictory."""
+
+
+class InfraError(NewsflowError):
+    """Local infrastructure could not be set up or started."""
+
+
+class MissingToolError(InfraError):
+    """A program newsflow needs (java, mvn, pg_ctl, ...) is not installed."""
+
+
+class PortInUseError(InfraError):
+    """A port newsflow wants to listen on is taken by another process."""
+
+
+class ServiceNotReadyError(InfraError):
+    """A service was started but did not become ready in time."""
+
+
+# --- run-time connectivity ---
+class BrokerUnavailableError(NewsflowError):
+    """The Kafka broker cannot be reached."""
+
+
+class StoreUnavailableError(NewsflowError):
+    """The database cannot be reached."""
+
+
+# --- bad data ---
+class RecordError(NewsflowError):
+    """A Kafka message does not match its contract (not JSON, wrong schema/version, invalid field)."""
+
+
+class FeedError(NewsflowError):
+    """Base of everything that can go wrong with one feed; recorded in its health, never fatal to others."""
+
+
+class ModelLoadError(NewsflowError):
+    """The embedding model cannot be loaded (offline, wrong name or path)."""

