@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 
+import click
 import typer
 from rich.console import Console
 
@@ -16,9 +17,9 @@ err_console = Console(stderr=True)
 
 def _register_commands() -> None:
     # Imported here so `newsflow --help` stays cheap; each module only imports heavy things inside commands.
-    from newsflow.cli import demo_cmd, infra_cmd
+    from newsflow.cli import demo_cmd, infra_cmd, store_cmd
 
-    for module in (infra_cmd, demo_cmd):
+    for module in (infra_cmd, store_cmd, demo_cmd):
         module.register(app)
     for optional in ("newsflow.cli.ingest_cmd", "newsflow.cli.clustering_cmd"):
         __import__(optional)
@@ -46,9 +47,12 @@ def main() -> None:
     except NewsflowError as exc:
         err_console.print(f"[bold red]{type(exc).__name__}[/]: {exc}")
         sys.exit(1)
-    except typer.Exit as exc:
+    except click.ClickException as exc:  # usage errors: click's own one-line message
+        exc.show()
         sys.exit(exc.exit_code)
-    except typer.Abort:
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
         err_console.print("Aborted.")
         sys.exit(130)
     except KeyboardInterrupt:

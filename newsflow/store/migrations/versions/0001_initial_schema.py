@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 18:46:27.433886
+Create Date: 2026-11-24 18:48:01.145420
 """
 
 from __future__ import annotations
