@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
-from kafka.errors import KafkaError, NoBrokersAvailable, TopicAlreadyExistsError
+from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from newsflow.contracts import Record, TopicNames
 from newsflow.errors import BrokerUnavailableError
@@ -26,9 +26,8 @@ def topic_names(settings: Settings) -> TopicNames:
 
 
 def _unavailable(settings: Settings, exc: Exception) -> BrokerUnavailableError:
-    return BrokerUnavailableError(
-        f"Kafka broker at {settings.kafka_bootstrap_servers} unreachable: {type(exc).__name__}: {exc}"
-    )
+    detail = str(exc) if str(exc).startswith(type(exc).__name__) else f"{type(exc).__name__}: {exc}"
+    return BrokerUnavailableError(f"Kafka broker at {settings.kafka_bootstrap_servers} unreachable: {detail}")
 
 
 def ensure_topics(settings: Settings, names: Iterable[str] | None = None) -> None:
@@ -38,9 +37,10 @@ def ensure_topics(settings: Settings, names: Iterable[str] | None = None) -> Non
         admin = KafkaAdminClient(
             bootstrap_servers=settings.kafka_bootstrap_servers,
             request_timeout_ms=settings.kafka_request_timeout_ms,
+            bootstrap_timeout_ms=settings.kafka_bootstrap_timeout_ms,
             client_id="newsflow-admin",
         )
-    except (NoBrokersAvailable, KafkaError, OSError) as exc:
+    except (KafkaError, OSError) as exc:
         raise _unavailable(settings, exc) from exc
     try:
         existing = set(admin.list_topics())
@@ -71,8 +71,9 @@ def make_producer(settings: Settings, client_id: str = "newsflow") -> KafkaProdu
             linger_ms=20,
             request_timeout_ms=settings.kafka_request_timeout_ms,
             max_block_ms=settings.kafka_request_timeout_ms,
+            bootstrap_timeout_ms=settings.kafka_bootstrap_timeout_ms,
         )
-    except (NoBrokersAvailable, KafkaError, OSError) as exc:
+    except (KafkaError, OSError) as exc:
         raise _unavailable(settings, exc) from exc
 
 
@@ -110,8 +111,9 @@ def make_consumer(settings: Settings, options: ConsumerOptions) -> KafkaConsumer
             auto_offset_reset=options.auto_offset_reset,
             max_poll_records=options.max_poll_records,
             request_timeout_ms=max(settings.kafka_request_timeout_ms, 31_000),
+            bootstrap_timeout_ms=settings.kafka_bootstrap_timeout_ms,
         )
         consumer.subscribe(list(options.topics))
         return consumer
-    except (NoBrokersAvailable, KafkaError, OSError) as exc:
+    except (KafkaError, OSError) as exc:
         raise _unavailable(settings, exc) from exc
