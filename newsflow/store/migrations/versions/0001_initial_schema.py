@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 18:48:01.145420
+Create Date: 2026-11-24 18:56:31.194699
 """
 
 from __future__ import annotations
@@ -80,6 +80,10 @@ def upgrade() -> None:
     sa.Column('content_hash', sa.String(length=64), nullable=False),
     sa.Column('revision', sa.Integer(), nullable=False),
     sa.Column('simhash', sa.String(length=16), nullable=True),
+    sa.Column('simhash_band0', sa.Integer(), nullable=True),
+    sa.Column('simhash_band1', sa.Integer(), nullable=True),
+    sa.Column('simhash_band2', sa.Integer(), nullable=True),
+    sa.Column('simhash_band3', sa.Integer(), nullable=True),
     sa.Column('first_feed', sa.String(length=200), nullable=False),
     sa.Column('url', sa.Text(), nullable=False),
     sa.Column('near_duplicate_of', sa.String(length=128), nullable=True),
@@ -87,6 +91,13 @@ def upgrade() -> None:
     sa.Column('recorded_at', newsflow.store.schema.UtcDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('article_id', name=op.f('pk_ingest_ledger'))
     )
+    with op.batch_alter_table('ingest_ledger', schema=None) as batch_op:
+        batch_op.create_index('ix_ingest_ledger_first_feed_recorded_at', ['first_feed', 'recorded_at'], unique=False)
+        batch_op.create_index('ix_ingest_ledger_simhash_band0', ['simhash_band0'], unique=False)
+        batch_op.create_index('ix_ingest_ledger_simhash_band1', ['simhash_band1'], unique=False)
+        batch_op.create_index('ix_ingest_ledger_simhash_band2', ['simhash_band2'], unique=False)
+        batch_op.create_index('ix_ingest_ledger_simhash_band3', ['simhash_band3'], unique=False)
+
     op.create_table('job_runs',
     sa.Column('job', sa.String(length=100), nullable=False),
     sa.Column('last_run_at', newsflow.store.schema.UtcDateTime(timezone=True), nullable=False),
@@ -140,6 +151,7 @@ def upgrade() -> None:
     sa.Column('polls', sa.Integer(), nullable=False),
     sa.Column('not_modified', sa.Integer(), nullable=False),
     sa.Column('articles_published', sa.Integer(), nullable=False),
+    sa.Column('last_outcome', sa.String(length=32), nullable=True),
     sa.ForeignKeyConstraint(['feed_name'], ['feeds.name'], name=op.f('fk_feed_health_feed_name_feeds'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('feed_name', name=op.f('pk_feed_health'))
     )
@@ -175,6 +187,13 @@ def downgrade() -> None:
 
     op.drop_table('lineage_events')
     op.drop_table('job_runs')
+    with op.batch_alter_table('ingest_ledger', schema=None) as batch_op:
+        batch_op.drop_index('ix_ingest_ledger_simhash_band3')
+        batch_op.drop_index('ix_ingest_ledger_simhash_band2')
+        batch_op.drop_index('ix_ingest_ledger_simhash_band1')
+        batch_op.drop_index('ix_ingest_ledger_simhash_band0')
+        batch_op.drop_index('ix_ingest_ledger_first_feed_recorded_at')
+
     op.drop_table('ingest_ledger')
     op.drop_table('feeds')
     op.drop_table('embeddings')

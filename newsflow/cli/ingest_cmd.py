@@ -1,0 +1,252 @@
+"""CLI for ingestion: ``newsflow feeds ...``, ``newsflow ingest once`` and ``newsflow samplefeeds serve``.
+
+Settings are built here (entry point) and passed down; heavy imports happen inside commands so
+``newsflow --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from ingest.poll import PollOutcome
+
+console = Console()
+feeds_app = typer.Typer(help="The feed registry: add, list, pause, resume, remove, import/export OPML, health.")
+ingest_app = typer.Typer(help="Run ingestion outside Airflow.")
+samples_app = typer.Typer(help="Local sample feeds (UCI headlines + welt.de) for demos and tests.")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(feeds_app, name="feeds", no_args_is_help=True)
+    app.add_typer(ingest_app, name="ingest", no_args_is_help=True)
+    app.add_typer(samples_app, name="samplefeeds", no_args_is_help=True)
+
+
+def _engine() -> Engine:
+    from newsflow.settings import load_settings
+    from newsflow.store.database import open_store
+
+    return open_store(load_settings())
+
+
+def _when(value: datetime | None) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if value else "-"
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    minutes = seconds / 60
+    if abs(minutes) < 120:
+        return f"{minutes:.0f} min"
+    return f"{minutes / 60:.0f} h" if abs(minutes) < 48 * 60 else f"{minutes / 1440:.0f} d"
+
+
+@feeds_app.command("add")
+def feeds_add(
+    name: str = typer.Argument(..., help="Short unique name, e.g. welt-politik."),
+    url: str = typer.Argument(..., help="RSS or Atom URL (http/https)."),
+    outlet: str = typer.Option("", help="Publisher shown with articles (default: the URL's host)."),
+    language: str | None = typer.Option(None, help="Default language of the feed, e.g. de."),
+    interval: int = typer.Option(900, help="Poll interval in seconds (the shortest; it adapts upwards)."),
+    tag: list[str] = typer.Option([], "--tag", help="Tag (repeatable)."),
+    paused: bool = typer.Option(False, help="Register without polling it yet."),
+    replace: bool = typer.Option(False, help="Overwrite a feed of the same name."),
+) -> None:
+    """Register a feed."""
+    from urllib.parse import urlsplit
+
+    from ingest.feeds import FeedSpec
+    from newsflow.store.feeds_repo import add_feed
+
+    spec = FeedSpec(
+        name=name,
+        url=url,
+        outlet=outlet or (urlsplit(url).hostname or name),
+        language=language,
+        poll_interval_s=interval,
+        tags=tuple(tag),
+        enabled=not paused,
+    )
+    add_feed(_engine(), spec, replace=replace)
+    console.print(f"added feed [bold]{name}[/] -> {url}")
+
+
+@feeds_app.command("list")
+def feeds_list(as_json: bool = typer.Option(False, "--json", help="One JSON object per line.")) -> None:
+    """List registered feeds."""
+    from dataclasses import asdict
+
+    from newsflow.store.feeds_repo import list_feeds
+
+    specs = list_feeds(_engine())
+    if as_json:
+        for spec in specs:
+            print(json.dumps(asdict(spec)))
+        return
+    table = Table("name", "outlet", "lang", "interval", "enabled", "tags", "url")
+    for s in specs:
+        table.add_row(
+            s.name, s.outlet, s.language or "-", f"{s.poll_interval_s}s", "yes" if s.enabled else "paused",
+            ",".join(s.tags), s.url,
+        )  # fmt: skip
+    console.print(table)
+
+
+@feeds_app.command("pause")
+def feeds_pause(name: str) -> None:
+    """Stop polling a feed (kept in the registry)."""
+    from newsflow.store.feeds_repo import set_enabled
+
+    set_enabled(_engine(), name, False)
+    console.print(f"paused {name}")
+
+
+@feeds_app.command("resume")
+def feeds_resume(name: str) -> None:
+    """Poll a paused feed again (also clears its failure streak; it is due at once)."""
+    from newsflow.store.feeds_repo import set_enabled
+
+    set_enabled(_engine(), name, True)
+    console.print(f"resumed {name}")
+
+
+@feeds_app.command("remove")
+def feeds_remove(name: str) -> None:
+    """Delete a feed and its health record (published articles stay)."""
+    from newsflow.store.feeds_repo import remove_feed
+
+    remove_feed(_engine(), name)
+    console.print(f"removed {name}")
+
+
+@feeds_app.command("import")
+def feeds_import(
+    path: Path = typer.Argument(..., exists=True, dir_okay=False, help="OPML file."),
+    language: str | None = typer.Option(None, help="Language for outlines that do not name one."),
+    interval: int = typer.Option(900, help="Poll interval in seconds for the imported feeds."),
+) -> None:
+    """Import feeds from OPML (idempotent: existing names are updated, pause state kept)."""
+    from ingest.opml import parse_opml
+    from newsflow.store.feeds_repo import register_feeds
+
+    specs = parse_opml(path.read_bytes(), default_language=language, poll_interval_s=interval)
+    count = register_feeds(_engine(), specs)
+    console.print(f"imported {count} feeds from {path}")
+
+
+@feeds_app.command("export")
+def feeds_export(path: Path | None = typer.Argument(None, help="Write here instead of stdout.")) -> None:
+    """Export the registry as OPML."""
+    from ingest.opml import to_opml
+    from newsflow.store.feeds_repo import list_feeds
+
+    document = to_opml(list_feeds(_engine()))
+    if path is None:
+        sys.stdout.write(document.decode("utf-8"))
+    else:
+        path.write_bytes(document)
+        console.print(f"wrote {path}")
+
+
+@feeds_app.command("health")
+def feeds_health(as_json: bool = typer.Option(False, "--json", help="One JSON object per line.")) -> None:
+    """Per feed: last outcome and success, named last error, failure streak, 304 ratio, volume, delay."""
+    from dataclasses import asdict
+
+    from newsflow.store.feed_health_repo import health_report
+
+    report = health_report(_engine(), datetime.now(UTC))
+    if as_json:
+        for h in report:
+            print(json.dumps(asdict(h), default=str))
+        return
+    table = Table(
+        "name", "state", "last success", "failures", "last error", "polls", "304", "art/24h", "median delay",
+        "next poll",
+    )  # fmt: skip
+    for h in report:
+        state = h.last_outcome or "never polled"
+        table.add_row(
+            h.name,
+            state if h.enabled else f"paused ({state})",
+            _when(h.last_success_at),
+            str(h.consecutive_failures),
+            (h.last_error or "-") if h.consecutive_failures else "-",
+            str(h.polls),
+            f"{h.not_modified_ratio:.0%}" if h.not_modified_ratio is not None else "-",
+            str(h.articles_last_24h),
+            _duration(h.median_delay_s),
+            _when(h.next_poll_at),
+        )
+    console.print(table)
+
+
+def outcome_table(outcomes: list[PollOutcome]) -> Table:
+    table = Table("feed", "outcome", "published", "revisions", "near-dup", "duplicates", "next poll", "error")
+    for o in outcomes:
+        style = "red" if o.outcome == "failed" else ""
+        table.add_row(
+            o.feed, o.outcome, str(o.published), str(o.revisions), str(o.near_duplicates), str(o.duplicates),
+            _when(o.next_poll_at), o.error or "", style=style,
+        )  # fmt: skip
+    return table
+
+
+@ingest_app.command("once")
+def ingest_once(
+    feed: list[str] = typer.Option([], "--feed", "-f", help="Poll this feed even if not due (repeatable)."),
+    as_json: bool = typer.Option(False, "--json", help="Outcomes as JSON lines."),
+    fail_on_error: bool = typer.Option(False, help="Exit 1 if any feed failed."),
+) -> None:
+    """Poll every due feed (or the named ones) once, as the Airflow DAG would, and print the outcomes."""
+    from ingest.runner import run_polls
+    from newsflow.settings import load_settings
+
+    outcomes = run_polls(load_settings(), feed or None)
+    if as_json:
+        for o in outcomes:
+            print(json.dumps(o.as_dict()))
+    elif outcomes:
+        console.print(outcome_table(outcomes))
+    else:
+        console.print("no feed is due")
+    if fail_on_error and any(o.outcome == "failed" for o in outcomes):
+        raise typer.Exit(1)
+
+
+@samples_app.command("serve")
+def samplefeeds_serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8765, help="Port (0: any free port)."),
+    register: int = typer.Option(
+        -1, help="Also register welt.de + the N largest sample feeds in the store (-1: register nothing)."
+    ),
+) -> None:
+    """Serve the sample feeds until Ctrl-C."""
+    from newsflow.samplefeeds import sample_feed_specs, serve_sample_feeds
+
+    with serve_sample_feeds(host, port) as server:
+        console.print(f"sample feeds at {server.base_url}/ ({len(server.feeds)} feeds; OPML at /feeds.opml)")
+        if register >= 0:
+            from newsflow.store.feeds_repo import register_feeds
+
+            count = register_feeds(_engine(), sample_feed_specs(server, register))
+            console.print(f"registered {count} sample feeds in the store")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            console.print("stopped")

@@ -1,0 +1,181 @@
+"""Sample RSS feeds built from the bundled data: one feed per UCI hostname, plus welt.de.
+
+The UCI News Aggregator rows come in story blocks with crawl timestamps, so replaying them as
+they are would give the story labels away. Rows are therefore shuffled with a fixed seed and
+re-timed evenly over 36 hours ending at a fixed anchor: stories interleave, and every build is
+identical. The gold story id travels only in a namespaced element (``newsflow:story``), which
+ingestion ignores; evaluation reads it from ``gold_stories()``.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from functools import lru_cache
+from pathlib import Path
+from xml.sax.saxutils import escape, quoteattr
+
+DATA_DIR = Path(__file__).parent / "data"
+UCI_CSV = DATA_DIR / "uci_news_prefix.csv"
+WELT_TXT = DATA_DIR / "welt-2025-02-13-trump-putin-call.txt"
+
+DEFAULT_ANCHOR = datetime(2014, 3, 12, 12, 0, tzinfo=UTC)  # the UCI rows were crawled 10-12 March 2014
+SPAN = timedelta(hours=36)
+SEED = 20140312
+NAMESPACE = "https://newsflow.invalid/ns/samplefeeds"
+WELT_FEED = "welt.de"
+# The seed file has no URL or time; the article ran the morning after the call of 12 February 2025.
+WELT_LINK = "https://www.welt.de/sample/welt-2025-02-13-trump-putin-call"
+WELT_PUBLISHED = datetime(2025, 2, 13, 6, 0, tzinfo=UTC)
+_BACKSLASH = re.compile(r"\\(.)")
+
+
+@dataclass(frozen=True)
+class SampleItem:
+    title: str
+    link: str
+    published: datetime
+    description: str
+    content: str = ""  # full text, as <content:encoded>
+    story: str | None = None  # gold label; never part of the text
+
+    @property
+    def guid(self) -> str:
+        return self.link
+
+
+@dataclass(frozen=True)
+class SampleFeed:
+    name: str
+    outlet: str
+    language: str
+    home: str
+    items: tuple[SampleItem, ...]  # newest first, as feeds list them
+
+    def visible(self, until: datetime | None) -> tuple[SampleItem, ...]:
+        return self.items if until is None else tuple(i for i in self.items if i.published <= until)
+
+
+def _clean_url(url: str) -> str:
+    # CSV artefacts of the original dataset: escaped '?' and HTML-escaped '&'.
+    return url.replace("\\?", "?").replace("&amp;", "&")
+
+
+def _unescape(text: str) -> str:
+    # The dataset backslash-escapes punctuation in publisher names: "Reuters UK \(blog\)".
+    return _BACKSLASH.sub(r"\1", text)
+
+
+def _uci_rows() -> list[dict[str, str]]:
+    with UCI_CSV.open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def retime(count: int, anchor: datetime, seed: int) -> list[tuple[int, datetime]]:
+    """(row index, new time) pairs: rows in a seeded shuffle, times evenly spaced, the last at ``anchor``."""
+    order = list(range(count))
+    random.Random(seed).shuffle(order)
+    step = SPAN / max(count - 1, 1)
+    start = anchor - SPAN
+    return [(row, (start + step * i).replace(microsecond=0)) for i, row in enumerate(order)]
+
+
+def _uci_feeds(anchor: datetime, seed: int) -> list[SampleFeed]:
+    rows = _uci_rows()
+    by_host: dict[str, list[SampleItem]] = defaultdict(list)
+    publishers: dict[str, Counter[str]] = defaultdict(Counter)
+    for index, published in retime(len(rows), anchor, seed):
+        row = rows[index]
+        host = row["HOSTNAME"].strip().lower()
+        publishers[host][_unescape(row["PUBLISHER"].strip()) or host] += 1
+        title = row["TITLE"].strip()
+        item = SampleItem(title, _clean_url(row["URL"].strip()), published, title, story=row["STORY"])
+        by_host[host].append(item)
+    return [
+        SampleFeed(
+            name=host,
+            outlet=publishers[host].most_common(1)[0][0],
+            language="en",
+            home=f"http://{host}/",
+            items=tuple(sorted(items, key=lambda i: (i.published, i.link), reverse=True)),
+        )
+        for host, items in by_host.items()
+    ]
+
+
+def _welt_feed() -> SampleFeed:
+    lines = WELT_TXT.read_text(encoding="utf-8").strip().splitlines()
+    if lines and lines[-1].strip().lower().startswith("source:"):
+        lines = lines[:-1]
+    title, body = lines[0].strip(), "\n".join(lines[1:]).strip()
+    paragraphs = [p.strip() for p in body.split("\n\n") if p.strip()]
+    item = SampleItem(
+        title=title,
+        link=WELT_LINK,
+        published=WELT_PUBLISHED,
+        description=paragraphs[0] if paragraphs else "",
+        content="".join(f"<p>{escape(p)}</p>" for p in paragraphs),
+    )
+    return SampleFeed(WELT_FEED, "WELT", "de", "https://www.welt.de/", (item,))
+
+
+@lru_cache(maxsize=4)
+def build_sample_feeds(anchor: datetime = DEFAULT_ANCHOR, seed: int = SEED) -> dict[str, SampleFeed]:
+    """Every sample feed by name (deterministic for a given anchor and seed)."""
+    feeds = {f.name: f for f in _uci_feeds(anchor, seed)}
+    welt = _welt_feed()
+    feeds[welt.name] = welt
+    return feeds
+
+
+def top_feed_names(feeds: dict[str, SampleFeed], top_n: int) -> list[str]:
+    """The ``top_n`` UCI hostnames by article count (ties by name), welt.de excluded."""
+    ranked = sorted((f for f in feeds.values() if f.name != WELT_FEED), key=lambda f: (-len(f.items), f.name))
+    return [f.name for f in ranked[: max(top_n, 0)]]
+
+
+def gold_stories(anchor: datetime = DEFAULT_ANCHOR, seed: int = SEED) -> dict[str, str]:
+    """Item link -> UCI story id, for evaluating clustering of the sample stream."""
+    return {i.link: i.story for f in build_sample_feeds(anchor, seed).values() for i in f.items if i.story}
+
+
+def render_rss(feed: SampleFeed, self_url: str, until: datetime | None = None) -> bytes:
+    """RSS 2.0 for the items visible at ``until`` (all when None)."""
+    items = feed.visible(until)
+    built = items[0].published if items else datetime(1970, 1, 1, tzinfo=UTC)
+    parts = [
+        '<?xml version="1.0" encoding="utf-8"?>\n',
+        '<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom"',
+        ' xmlns:content="http://purl.org/rss/1.0/modules/content/"',
+        f" xmlns:newsflow={quoteattr(NAMESPACE)}>\n<channel>\n",
+        f"<title>{escape(feed.outlet)}</title>\n<link>{escape(feed.home)}</link>\n",
+        f"<description>Sample feed: {escape(feed.outlet)}</description>\n",
+        f"<language>{feed.language}</language>\n",
+        f"<lastBuildDate>{format_datetime(built, usegmt=True)}</lastBuildDate>\n",
+        f'<atom:link href={quoteattr(self_url)} rel="self" type="application/rss+xml"/>\n',
+    ]
+    parts.extend(_render_item(item) for item in items)
+    parts.append("</channel>\n</rss>\n")
+    return "".join(parts).encode("utf-8")
+
+
+def _render_item(item: SampleItem) -> str:
+    out = [
+        "<item>",
+        f"<title>{escape(item.title)}</title>",
+        f"<link>{escape(item.link)}</link>",
+        f'<guid isPermaLink="true">{escape(item.guid)}</guid>',
+        f"<pubDate>{format_datetime(item.published, usegmt=True)}</pubDate>",
+        f"<description>{escape(item.description)}</description>",
+    ]
+    if item.content:
+        out.append(f"<content:encoded>{escape(item.content)}</content:encoded>")
+    if item.story:
+        out.append(f"<newsflow:story>{escape(item.story)}</newsflow:story>")
+    out.append("</item>\n")
+    return "".join(out)
