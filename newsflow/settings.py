@@ -63,6 +63,7 @@ class Settings(BaseSettings):
     embedding_device: str = "cpu"
     embedding_batch_size: int = 64
     embedding_max_seq_length: int = 128
+    embedding_lead_chars: int = 500  # body characters after the title that feed the dense text
 
     # --- clustering (calibrated by `newsflow eval`; see docs in README) ---
     assign_threshold: float = 0.55
@@ -77,6 +78,18 @@ class Settings(BaseSettings):
     random_seed: int = 42
     worker_batch_size: int = 64
     worker_poll_timeout_ms: int = 1000
+    sparse_features: int = 2**18  # hashing space of the TF-IDF vectoriser (no vocabulary to grow)
+    sparse_text_chars: int = 1000  # characters of title + body that feed the sparse representation
+    seed_threshold: float = 0.6  # two unassigned articles this similar start a topic without waiting
+    assign_candidates: int = 32  # topics re-ranked with sparse + time after the dense centroid search
+    seed_pool_size: int = 5000  # most recent unassigned articles kept for seeding topics online
+    recluster_sparse_dims: int = 64  # TruncatedSVD components of the sparse part before HDBSCAN
+    recluster_dims: int = 48  # PCA dimensions HDBSCAN runs on (0: no reduction)
+    hdbscan_selection: str = "eom"  # eom | leaf
+    recluster_merge_threshold: float = 0.6  # clusters whose centroids are this similar become one
+    reconcile_split_share: float = 0.3  # a cluster holding this share of a topic's members splits off
+    revive_threshold: float = 0.7  # centroid similarity that brings a faded topic back
+    topic_keywords: int = 8
 
     # --- API ---
     api_host: str = "127.0.0.1"
