@@ -113,13 +113,13 @@ def fingerprint(entries: Iterable[NormalisedEntry]) -> list[Candidate]:
         aid = article_id(entry.url, entry.guid, entry.feed)
         if aid is None:
             continue
-        text = "\n".join(part for part in (entry.title, entry.summary, entry.content) if part)
+        words = simhash.tokens("\n".join(part for part in (entry.title, entry.summary, entry.content) if part))
         candidate = Candidate(
             entry=entry,
             article_id=aid,
             content_hash=content_hash(entry.title, entry.summary, entry.content),
-            simhash=simhash.simhash(text),
-            token_count=len(simhash.tokens(text)),
+            simhash=simhash.simhash_tokens(words),
+            token_count=len(words),
         )
         # The same link twice in one document: keep one stably, or every poll would make a revision.
         previous = chosen.get(aid)
@@ -158,7 +158,9 @@ def deduplicate(candidates: Sequence[Candidate], ledger: Ledger) -> DedupeResult
                 content_hash=candidate.content_hash,
                 revision=known.revision + 1,
                 simhash=candidate.simhash,
-                published=_real_date(candidate.entry),
+                # Updates often bump pubDate; the ledger keeps the first publication time, which is what
+                # "first copy" ordering and the publish -> fetch delay figures mean.
+                published=known.published or _real_date(candidate.entry),
             )
             result.revisions += 1
         ledger.add(entry)

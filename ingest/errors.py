@@ -59,3 +59,16 @@ class FeedParseError(FeedError):
 
 class EntityExpansionRefused(FeedParseError):
     """The document declares a DTD internal subset or entities (billion laughs, XXE); refused unparsed."""
+
+
+# --- full-text extraction (never fails the poll: the feed's teaser is published instead) ---
+class FullTextError(FeedError):
+    """The article page gave no usable text."""
+
+
+class NotAnHtmlPage(FullTextError):
+    """The article URL answered with something other than HTML (a PDF, an image, a feed)."""
+
+
+class NoArticleText(FullTextError):
+    """trafilatura found no article text in the page, or less than the feed's own teaser."""

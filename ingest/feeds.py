@@ -22,6 +22,7 @@ class FeedSpec:
     poll_interval_s: int = DEFAULT_POLL_INTERVAL_S
     tags: tuple[str, ...] = field(default_factory=tuple)
     enabled: bool = True
+    fulltext: bool = False  # fetch each new article's page and extract its text (teaser-only feeds)
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):

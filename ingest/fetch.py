@@ -1,8 +1,11 @@
 """Fetching one feed politely: conditional GET, timeouts, a body cap, a redirect limit, named errors.
 
-Redirects are followed by hand so every hop is counted, checked for loops and checked against
-the address policy (a public feed must not redirect the poller into the private network).
-The httpx transport is injectable, so tests run without sockets (``httpx.MockTransport``).
+Redirects are followed by hand so every hop is counted and checked for loops. The address
+policy (a public feed must not lead the poller into the private network) is enforced where
+connections are made: the default transport resolves each hop's host, checks every address
+and connects only to those (``ingest.guarded_transport``). An injected transport (tests use
+``httpx.MockTransport``, no sockets) makes no connections, so each hop is checked before it
+is handed over instead.
 """
 
 from __future__ import annotations
@@ -27,13 +30,15 @@ from ingest.errors import (
     TooManyRedirects,
     UnsafeFeedUrl,
 )
+from ingest.guarded_transport import GuardedTransport
 from ingest.schedule import parse_max_age, parse_retry_after
-from ingest.urlsafety import Resolver, check_url, system_resolver
+from ingest.urlsafety import AddressPolicy, AddressPredicate, Resolver, check_scheme, is_public_address, system_resolver
 from newsflow.settings import Settings
 
 log = logging.getLogger(__name__)
 
 ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+ACCEPT_HTML = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 _REDIRECTS = (301, 302, 303, 307, 308)
 _PERMANENT = (301, 308)
 
@@ -84,10 +89,13 @@ class Fetcher:
         *,
         transport: httpx.BaseTransport | None = None,
         resolver: Resolver = system_resolver,
+        address_allowed: AddressPredicate = is_public_address,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._settings = settings
-        self._resolver = resolver
+        self._policy = AddressPolicy(settings.allow_private_feed_addresses, resolver, address_allowed)
+        # Only an injected transport needs the check before each hop; the guarded one checks as it connects.
+        self._precheck = transport is not None
         self._clock = clock
         timeout = httpx.Timeout(
             connect=settings.http_connect_timeout_s,
@@ -96,7 +104,7 @@ class Fetcher:
             pool=settings.http_connect_timeout_s,
         )
         self._client = httpx.Client(
-            transport=transport,
+            transport=transport or GuardedTransport(self._policy),
             timeout=timeout,
             follow_redirects=False,
             headers={"User-Agent": settings.http_user_agent, "Accept": ACCEPT},
@@ -114,15 +122,17 @@ class Fetcher:
     def close(self) -> None:
         self._client.close()
 
-    def fetch(self, url: str, validators: Validators | None = None) -> FetchResult:
+    def fetch(self, url: str, validators: Validators | None = None, *, accept: str = ACCEPT) -> FetchResult:
         """GET ``url`` (conditionally); raises a ``FetchError`` subclass or ``UnsafeFeedUrl``."""
         validators = validators or Validators()
         deadline = time.monotonic() + self._settings.http_total_timeout_s
         seen = {url}
         current, permanent = url, True
         for _hop in range(self._settings.http_max_redirects + 1):
-            check_url(current, allow_private=self._settings.allow_private_feed_addresses, resolver=self._resolver)
-            with self._send(current, validators) as response:
+            check_scheme(current)
+            if self._precheck and not self._policy.allow_private:
+                self._policy.check_url(current)
+            with self._send(current, validators, accept) as response:
                 if response.status_code in _REDIRECTS and "location" in response.headers:
                     target = urljoin(current, response.headers["location"])
                     if target in seen:
@@ -134,9 +144,13 @@ class Fetcher:
                 return self._result(url, current, response, validators, deadline, permanent and current != url)
         raise TooManyRedirects(f"more than {self._settings.http_max_redirects} redirects from {url}")
 
-    def _send(self, url: str, validators: Validators) -> _StreamContext:
+    def fetch_page(self, url: str) -> FetchResult:
+        """GET a web page (an article, for full-text extraction) under the same limits and address policy."""
+        return self.fetch(url, accept=ACCEPT_HTML)
+
+    def _send(self, url: str, validators: Validators, accept: str) -> _StreamContext:
         try:
-            request = self._client.build_request("GET", url, headers=validators.headers())
+            request = self._client.build_request("GET", url, headers={"Accept": accept, **validators.headers()})
         except httpx.InvalidURL as exc:
             raise UnsafeFeedUrl(f"invalid URL {url}: {exc}") from exc
         return _StreamContext(self._client, request)

@@ -1,14 +1,20 @@
-"""From a feed's raw entry to a clean article: canonical URL, plain text, UTC time, language, outlet."""
+"""From a feed's raw entry to a clean article: canonical URL, plain text, UTC time, language, outlet.
+
+The language is the feed's (as registered, else as the document declares it), checked per
+article by ``ingest.language``: where detection clearly disagrees, the detected one is used.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ingest.feeds import FeedSpec
 from ingest.html_text import html_to_text
+from ingest.language import checked_language
 from ingest.parse import ParsedFeed, RawEntry
 from ingest.urls import canonical_url
 
@@ -72,6 +78,7 @@ def normalise_entry(
     if not title and not url:
         return None
     published, is_fallback = publication_time(entry.published, fetched_at)
+    declared = language_tag(feed.language) or language_tag(feed_language)
     return NormalisedEntry(
         url=url,
         title=title or summary[:120] or url,
@@ -80,7 +87,7 @@ def normalise_entry(
         published=published,
         published_is_fallback=is_fallback,
         fetched=fetched_at,
-        language=language_tag(feed.language) or language_tag(feed_language),
+        language=checked_language(declared, "\n".join((title, summary, content))),
         outlet=feed.outlet,
         feed=feed.name,
         guid=entry.guid.strip() if entry.guid else None,
@@ -95,4 +102,21 @@ def normalise_feed(parsed: ParsedFeed, *, feed: FeedSpec, base_url: str, fetched
     kept = [e for e in entries if e is not None]
     if len(kept) < len(parsed.entries):
         log.info("%s: skipped %d entries without title or link", feed.name, len(parsed.entries) - len(kept))
+    _log_language_overrides(feed, language_tag(feed.language) or language_tag(parsed.language), kept)
     return kept
+
+
+def _log_language_overrides(feed: FeedSpec, declared: str | None, entries: list[NormalisedEntry]) -> None:
+    """One line per poll, not per article: a mislabelled feed would otherwise flood the log."""
+    detected = Counter(e.language for e in entries if e.language != declared)
+    if detected:
+        example = next(e for e in entries if e.language != declared)
+        log.info(
+            "%s: declared language %s, but detection says %s for %d of %d entries (e.g. %s); using the detected one",
+            feed.name,
+            declared or "none",
+            ", ".join(f"{lang} x{n}" for lang, n in detected.most_common()),
+            sum(detected.values()),
+            len(entries),
+            example.url or example.title[:60],
+        )

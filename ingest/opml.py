@@ -1,4 +1,9 @@
-"""OPML import and export of the feed registry (the format every feed reader speaks)."""
+"""OPML import and export of the feed registry (the format every feed reader speaks).
+
+Besides the usual outline attributes (``text`` is the outlet, ``title`` names the feed,
+``xmlUrl``, ``language``), tags travel in OPML 2.0's ``category`` (comma-separated) and the
+full-text switch in a ``fulltext="true"`` attribute of newsflow's own; readers ignore both.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from ingest.parse import refuse_entity_declarations
 from newsflow.errors import ConfigError
 
 _NOT_NAME = re.compile(r"[^a-z0-9._-]+")
+_TRUE = ("true", "1", "yes")
 
 
 def slug(text: str) -> str:
@@ -57,11 +63,19 @@ def parse_opml(
                     outlet=(outline.get("text") or label or host).strip() or name,
                     language=outline.get("language") or default_language,
                     poll_interval_s=poll_interval_s,
+                    tags=_tags(outline.get("category")),
+                    fulltext=(outline.get("fulltext") or "").strip().lower() in _TRUE,
                 )
             )
         except ConfigError as exc:
             raise FeedParseError(f"OPML outline {label or url!r}: {exc}") from exc
     return specs
+
+
+def _tags(category: str | None) -> tuple[str, ...]:
+    """OPML categories ("news,/politics/germany") as tags ("news", "politics/germany"), order kept."""
+    parts = (c.strip().strip("/") for c in (category or "").split(","))
+    return tuple(dict.fromkeys(p for p in parts if p))
 
 
 def _unique(name: str, taken: set[str]) -> str:
@@ -82,6 +96,10 @@ def to_opml(specs: Iterable[FeedSpec], title: str = "newsflow feeds") -> bytes:
         attrs = {"type": "rss", "text": spec.outlet, "title": spec.name, "xmlUrl": spec.url}
         if spec.language:
             attrs["language"] = spec.language
+        if spec.tags:
+            attrs["category"] = ",".join(spec.tags)
+        if spec.fulltext:
+            attrs["fulltext"] = "true"
         ET.SubElement(body, "outline", attrs)
     ET.indent(root)
     return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"

@@ -1,4 +1,4 @@
-"""Polling one feed end to end: fetch -> parse -> normalise -> dedupe -> publish -> record.
+"""Polling one feed end to end: fetch -> parse -> normalise -> dedupe -> [full text] -> publish -> record.
 
 The order of the last two steps is the delivery guarantee: the ledger and the feed's
 conditional-GET state are written only after the broker acknowledged every article of the
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,9 +22,11 @@ from ingest.dedupe import Candidate, DedupeResult, deduplicate, fingerprint
 from ingest.errors import FeedParseError, HttpStatusError
 from ingest.feeds import FeedSpec
 from ingest.fetch import Fetcher, FetchResult, Validators, utc_now
+from ingest.fulltext import FullTextExtractor, FullTextResult
 from ingest.normalise import normalise_feed
 from ingest.parse import parse_feed
 from ingest.schedule import failure_delay, success_interval
+from newsflow.contracts import ArticleRecord
 from newsflow.errors import FeedError
 from newsflow.kafka_io import publish, topic_names
 from newsflow.settings import Settings
@@ -37,13 +39,15 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class PollOutcome:
     feed: str
-    outcome: str  # published | no_new | not_modified | failed | paused | skipped
+    outcome: str  # published | no_new | not_modified | failed | paused | skipped | removed
     published: int = 0
     revisions: int = 0
     near_duplicates: int = 0
     duplicates: int = 0
     error: str | None = None  # "ErrorName: message"
     next_poll_at: datetime | None = None
+    fulltext: int = 0  # articles whose teaser was replaced by the page's text (full-text feeds)
+    fulltext_failed: int = 0  # pages that failed by name; their teasers were published
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly (Airflow XCom, CLI --json)."""
@@ -79,6 +83,7 @@ class FeedPoller:
         self._engine = engine
         self._producer = producer
         self._fetcher = fetcher
+        self._fulltext = FullTextExtractor(fetcher)
         self._clock = clock
         self._topic = topic_names(settings).articles
 
@@ -104,15 +109,29 @@ class FeedPoller:
         with self._engine.connect() as conn:
             ledger = ingest_ledger_repo.load_ledger(conn, prepared.candidates, since=now - window)
         result = deduplicate(prepared.candidates, ledger)
-        if result.records:
+        records, fulltext = self._with_fulltext(feed, result.records)
+        if records:
             # Raises BrokerUnavailableError unless every record was acknowledged: nothing is recorded then.
             publish(
                 self._producer,
                 self._topic,
-                [(r.id, r) for r in result.records],
+                [(r.id, r) for r in records],
                 timeout_s=self._settings.ingest_publish_timeout_s,
             )
-        return self._succeed(feed, state, prepared, result, now)
+        outcome = self._succeed(feed, state, prepared, result, now)
+        return replace(outcome, fulltext=fulltext.extracted, fulltext_failed=len(fulltext.failed))
+
+    def _with_fulltext(
+        self, feed: FeedSpec, records: list[ArticleRecord]
+    ) -> tuple[list[ArticleRecord], FullTextResult]:
+        if not feed.fulltext or not records:
+            return records, FullTextResult(records)
+        fulltext = self._fulltext.enrich(records)
+        log.info(
+            "%s: full text for %d of %d articles (%d failed, %d over the per-poll bounds)",
+            feed.name, fulltext.extracted, len(records), len(fulltext.failed), fulltext.skipped,
+        )  # fmt: skip
+        return fulltext.records, fulltext
 
     def _prepare(self, feed: FeedSpec, state: FeedState) -> _Prepared:
         fetched = self._fetcher.fetch(feed.url, Validators(state.etag, state.last_modified))

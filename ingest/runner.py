@@ -1,8 +1,9 @@
 """One polling run over several feeds: the code behind both the DAG tasks and ``newsflow ingest once``.
 
 Opens the store, the producer and the HTTP client once, polls each feed in turn (a feed's
-failure is its own outcome), and closes everything. Airflow maps one run per feed; the CLI
-runs all due feeds in one process.
+failure is its own outcome), and closes everything. Airflow maps one run per host lane
+(``ingest.hosts``: a host's feeds, one after the other); the CLI runs all due feeds in one
+process, which is sequential anyway.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from datetime import datetime
 
 import httpx
 
+from ingest.errors import UnknownFeed
 from ingest.feeds import FeedSpec
 from ingest.fetch import Fetcher, utc_now
+from ingest.hosts import HostLane, group_by_host
 from ingest.poll import FeedPoller, PollOutcome
 from ingest.urlsafety import Resolver, system_resolver
 from newsflow.kafka_io import ensure_topics, make_producer, topic_names
@@ -26,11 +29,11 @@ from newsflow.store.database import open_store
 log = logging.getLogger(__name__)
 
 
-def due_feed_names(settings: Settings, as_of: datetime | None = None) -> list[str]:
-    """Names of enabled feeds due at ``as_of`` (default: now)."""
+def due_host_lanes(settings: Settings, as_of: datetime | None = None, per_host: int = 1) -> list[HostLane]:
+    """The enabled feeds due at ``as_of``, grouped into lanes of at most ``per_host`` per host."""
     engine = open_store(settings)
     try:
-        return [f.name for f in feeds_repo.due_feeds(engine, as_of or utc_now())]
+        return group_by_host(feeds_repo.due_feeds(engine, as_of or utc_now()), per_host)
     finally:
         engine.dispose()
 
@@ -66,23 +69,36 @@ def run_polls(
     transport: httpx.BaseTransport | None = None,
     resolver: Resolver = system_resolver,
     clock: Callable[[], datetime] = utc_now,
+    missing_ok: bool = False,
 ) -> list[PollOutcome]:
-    """Poll the named feeds (due or not), or every feed due at ``as_of``; one outcome per feed.
+    """Poll the named feeds (due or not) in the order given, or every feed due at ``as_of``; one outcome each.
 
-    A named feed that is paused is reported as ``paused`` and not fetched.
+    A named feed that is paused is reported as ``paused`` and not fetched. A named feed that does
+    not exist raises ``UnknownFeed``, or with ``missing_ok`` (the DAG: removed since the listing)
+    is reported as ``removed``.
     """
     with open_poller(settings, transport=transport, resolver=resolver, clock=clock) as poller:
-        feeds = _select(poller, names, as_of or clock())
+        if not names:
+            feeds: list[FeedSpec | str] = list(feeds_repo.due_feeds(poller.engine, as_of or clock()))
+        else:
+            feeds = [_lookup(poller, n, missing_ok) for n in names]
         outcomes = []
         for feed in feeds:
-            if not feed.enabled:
+            if isinstance(feed, str):
+                outcomes.append(PollOutcome(feed, "removed"))
+            elif not feed.enabled:
                 outcomes.append(PollOutcome(feed.name, "paused"))
-                continue
-            outcomes.append(poller.poll(feed, skip_if_polled_since=skip_if_polled_since))
+            else:
+                outcomes.append(poller.poll(feed, skip_if_polled_since=skip_if_polled_since))
         return outcomes
 
 
-def _select(poller: FeedPoller, names: Sequence[str] | None, as_of: datetime) -> list[FeedSpec]:
-    if names:
-        return [feeds_repo.get_feed(poller.engine, n) for n in names]
-    return feeds_repo.due_feeds(poller.engine, as_of)
+def _lookup(poller: FeedPoller, name: str, missing_ok: bool) -> FeedSpec | str:
+    """The feed, or (``missing_ok``) its bare name when it is gone."""
+    try:
+        return feeds_repo.get_feed(poller.engine, name)
+    except UnknownFeed:
+        if not missing_ok:
+            raise
+        log.info("%s: removed since it was listed as due", name)
+        return name

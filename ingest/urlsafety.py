@@ -1,12 +1,13 @@
-"""Which feed URLs newsflow may fetch: http(s) only, and (in production) public addresses only.
+"""Which addresses newsflow may fetch from: http(s) only, and (in production) public addresses only.
 
 A feed registry is user input; without this check a feed URL could make the poller read
-cloud metadata endpoints (169.254.169.254) or internal services (SSRF). Every redirect hop
-is checked too. The check resolves the host name itself; a resolver is injectable for tests.
-
-Known limit: the HTTP client resolves the name again when it connects, so a DNS server that
-answers differently the second time (DNS rebinding) is not stopped here; pinning the checked
-address into the transport would close that gap.
+cloud metadata endpoints (169.254.169.254) or internal services (SSRF). ``AddressPolicy``
+resolves a host name once and refuses it if *any* of its addresses is not allowed; the
+fetcher's transport (``ingest.guarded_transport``) applies it when it opens each connection
+and then connects to exactly the addresses it checked, so a DNS answer that changes between
+check and connect (DNS rebinding) or a redirect into the private network is refused too.
+The resolver and the address predicate are injectable, so tests need neither DNS nor a
+public address.
 """
 
 from __future__ import annotations
@@ -14,18 +15,20 @@ from __future__ import annotations
 import ipaddress
 import socket
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from ingest.errors import FetchConnectionError, UnsafeFeedUrl
 
 Resolver = Callable[[str, int], Sequence[str]]
+AddressPredicate = Callable[[str], bool]
 ALLOWED_SCHEMES = ("http", "https")
 
 
 def system_resolver(host: str, port: int) -> list[str]:
-    """All addresses the system resolver gives for ``host`` (IPv4 and IPv6)."""
+    """All addresses the system resolver gives for ``host``, in its order of preference, without repeats."""
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return sorted({str(info[4][0]) for info in infos})
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
 def is_public_address(address: str) -> bool:
@@ -51,23 +54,43 @@ def check_scheme(url: str) -> tuple[str, int]:
     return parts.hostname, port
 
 
-def check_url(url: str, *, allow_private: bool, resolver: Resolver = system_resolver) -> None:
-    """Refuse ``url`` unless it is http(s) and (unless allowed) every address of its host is public."""
-    host, port = check_scheme(url)
-    if allow_private:
-        return
+def _literal(host: str) -> str | None:
     try:
-        addresses = [str(ipaddress.ip_address(host))]
+        return str(ipaddress.ip_address(host.strip("[]")))
     except ValueError:
-        try:
-            addresses = list(resolver(host, port))
-        except OSError as exc:
-            raise FetchConnectionError(f"cannot resolve {host}: {exc}") from exc
-    if not addresses:
-        raise FetchConnectionError(f"{host} resolved to no address")
-    private = [a for a in addresses if not is_public_address(a)]
-    if private:
-        raise UnsafeFeedUrl(
-            f"{host} resolves to non-public address {private[0]}; "
-            "set allow_private_feed_addresses only for local test feeds"
-        )
+        return None
+
+
+@dataclass(frozen=True)
+class AddressPolicy:
+    """Resolve a host and refuse it unless every address passes ``is_allowed`` (or private ones are allowed)."""
+
+    allow_private: bool = False
+    resolver: Resolver = system_resolver
+    is_allowed: AddressPredicate = is_public_address
+
+    def addresses(self, host: str, port: int) -> list[str]:
+        """The addresses to connect to, all checked; ``UnsafeFeedUrl`` or ``FetchConnectionError`` otherwise."""
+        literal = _literal(host)
+        if literal is not None:
+            found = [literal]
+        else:
+            try:
+                found = list(self.resolver(host, port))
+            except OSError as exc:
+                raise FetchConnectionError(f"cannot resolve {host}: {exc}") from exc
+        if not found:
+            raise FetchConnectionError(f"{host} resolved to no address")
+        if not self.allow_private:
+            refused = [a for a in found if not self.is_allowed(a)]
+            if refused:
+                raise UnsafeFeedUrl(
+                    f"{host} resolves to non-public address {refused[0]}; "
+                    "set allow_private_feed_addresses only for local test feeds"
+                )
+        return found
+
+    def check_url(self, url: str) -> list[str]:
+        """``check_scheme`` plus ``addresses`` for the URL's host."""
+        host, port = check_scheme(url)
+        return self.addresses(host, port)

@@ -66,13 +66,13 @@ class Settings(BaseSettings):
     embedding_lead_chars: int = 500  # body characters after the title that feed the dense text
 
     # --- clustering (calibrated by `newsflow eval`; see docs in README) ---
-    assign_threshold: float = 0.55
+    assign_threshold: float = 0.4
     dense_weight: float = 0.7
     sparse_weight: float = 0.3
     time_decay_hours: float = 48.0
     recluster_window_hours: float = 72.0
     recluster_every_minutes: int = 15
-    hdbscan_min_cluster_size: int = 3
+    hdbscan_min_cluster_size: int = 2
     hdbscan_min_samples: int = 2
     topic_fade_hours: float = 48.0
     random_seed: int = 42
@@ -80,13 +80,14 @@ class Settings(BaseSettings):
     worker_poll_timeout_ms: int = 1000
     sparse_features: int = 2**18  # hashing space of the TF-IDF vectoriser (no vocabulary to grow)
     sparse_text_chars: int = 1000  # characters of title + body that feed the sparse representation
-    seed_threshold: float = 0.6  # two unassigned articles this similar start a topic without waiting
+    seed_threshold: float = 0.45  # two unassigned articles this similar start a topic without waiting
     assign_candidates: int = 32  # topics re-ranked with sparse + time after the dense centroid search
     seed_pool_size: int = 5000  # most recent unassigned articles kept for seeding topics online
     recluster_sparse_dims: int = 64  # TruncatedSVD components of the sparse part before HDBSCAN
     recluster_dims: int = 48  # PCA dimensions HDBSCAN runs on (0: no reduction)
     hdbscan_selection: str = "eom"  # eom | leaf
-    recluster_merge_threshold: float = 0.6  # clusters whose centroids are this similar become one
+    recluster_merge_threshold: float = 0.3  # average-linkage cut over HDBSCAN cores + noise (mean similarity)
+    recluster_max_groups: int = 8000  # bound on the linkage matrix (groups² / 2 floats)
     reconcile_split_share: float = 0.3  # a cluster holding this share of a topic's members splits off
     revive_threshold: float = 0.7  # centroid similarity that brings a faded topic back
     topic_keywords: int = 8

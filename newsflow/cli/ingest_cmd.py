@@ -32,6 +32,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(feeds_app, name="feeds", no_args_is_help=True)
     app.add_typer(ingest_app, name="ingest", no_args_is_help=True)
     app.add_typer(samples_app, name="samplefeeds", no_args_is_help=True)
+    app.command("metrics")(metrics)
 
 
 def _engine() -> Engine:
@@ -63,6 +64,7 @@ def feeds_add(
     interval: int = typer.Option(900, help="Poll interval in seconds (the shortest; it adapts upwards)."),
     tag: list[str] = typer.Option([], "--tag", help="Tag (repeatable)."),
     paused: bool = typer.Option(False, help="Register without polling it yet."),
+    fulltext: bool = typer.Option(False, help="Fetch each new article's page and extract its text (teaser feeds)."),
     replace: bool = typer.Option(False, help="Overwrite a feed of the same name."),
 ) -> None:
     """Register a feed."""
@@ -79,6 +81,7 @@ def feeds_add(
         poll_interval_s=interval,
         tags=tuple(tag),
         enabled=not paused,
+        fulltext=fulltext,
     )
     add_feed(_engine(), spec, replace=replace)
     console.print(f"added feed [bold]{name}[/] -> {url}")
@@ -96,11 +99,11 @@ def feeds_list(as_json: bool = typer.Option(False, "--json", help="One JSON obje
         for spec in specs:
             print(json.dumps(asdict(spec)))
         return
-    table = Table("name", "outlet", "lang", "interval", "enabled", "tags", "url")
+    table = Table("name", "outlet", "lang", "interval", "enabled", "full text", "tags", "url")
     for s in specs:
         table.add_row(
             s.name, s.outlet, s.language or "-", f"{s.poll_interval_s}s", "yes" if s.enabled else "paused",
-            ",".join(s.tags), s.url,
+            "yes" if s.fulltext else "-", ",".join(s.tags), s.url,
         )  # fmt: skip
     console.print(table)
 
@@ -121,6 +124,18 @@ def feeds_resume(name: str) -> None:
 
     set_enabled(_engine(), name, True)
     console.print(f"resumed {name}")
+
+
+@feeds_app.command("fulltext")
+def feeds_fulltext(
+    name: str,
+    on: bool = typer.Option(True, "--on/--off", help="Extract articles' full text from their pages, or stop."),
+) -> None:
+    """Switch full-text extraction for a feed (new articles from the next poll on)."""
+    from newsflow.store.feeds_repo import set_fulltext
+
+    set_fulltext(_engine(), name, on)
+    console.print(f"full text {'on' if on else 'off'} for {name}")
 
 
 @feeds_app.command("remove")
@@ -163,7 +178,11 @@ def feeds_export(path: Path | None = typer.Argument(None, help="Write here inste
 
 @feeds_app.command("health")
 def feeds_health(as_json: bool = typer.Option(False, "--json", help="One JSON object per line.")) -> None:
-    """Per feed: last outcome and success, named last error, failure streak, 304 ratio, volume, delay."""
+    """Per feed: last outcome and success, named last error, failure streak, 304 ratio, articles/day, delay.
+
+    Articles/day counts the articles first seen from the feed in the last 24 h; the median delay is
+    from an article's own publication time to its first fetch. `newsflow metrics` exports the same.
+    """
     from dataclasses import asdict
 
     from newsflow.store.feed_health_repo import health_report
@@ -174,7 +193,7 @@ def feeds_health(as_json: bool = typer.Option(False, "--json", help="One JSON ob
             print(json.dumps(asdict(h), default=str))
         return
     table = Table(
-        "name", "state", "last success", "failures", "last error", "polls", "304", "art/24h", "median delay",
+        "name", "state", "last success", "failures", "last error", "polls", "304", "art/day", "median delay",
         "next poll",
     )  # fmt: skip
     for h in report:
@@ -192,6 +211,28 @@ def feeds_health(as_json: bool = typer.Option(False, "--json", help="One JSON ob
             _when(h.next_poll_at),
         )
     console.print(table)
+
+
+def metrics(
+    serve: bool = typer.Option(False, "--serve", help="Serve /metrics over HTTP until Ctrl-C instead of printing."),
+    host: str = typer.Option("127.0.0.1", help="Address to serve on (with --serve)."),
+    port: int = typer.Option(9464, help="Port to serve on (with --serve; 0: any free port)."),
+) -> None:
+    """Feed health in the Prometheus text format: print it once, or serve it for scraping."""
+    from newsflow.metrics import render_metrics, serve_metrics
+
+    engine = _engine()
+    if not serve:
+        sys.stdout.write(render_metrics(engine))
+        return
+    server = serve_metrics(engine, host, port)
+    console.print(f"feed metrics at http://{host}:{server.server_port}/metrics")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        server.shutdown()
+        console.print("stopped")
 
 
 def outcome_table(outcomes: list[PollOutcome]) -> Table:

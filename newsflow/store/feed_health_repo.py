@@ -112,13 +112,15 @@ class FeedHealth:
     enabled: bool
     last_outcome: str | None
     last_success_at: datetime | None
-    last_error: str | None
+    last_error: str | None  # "ErrorName: message"; kept after recovery, current only while failures > 0
     consecutive_failures: int
     polls: int
+    not_modified: int  # polls answered 304
     not_modified_ratio: float | None
-    articles_published: int
-    articles_last_24h: int
+    articles_published: int  # since registration, revisions included
+    articles_last_24h: int  # articles first seen from this feed in the 24 h before the report: the daily rate
     median_delay_s: float | None  # publish -> first fetch, over recent articles with a real date
+    last_polled_at: datetime | None
     next_poll_at: datetime | None
 
 
@@ -130,14 +132,14 @@ def health_report(engine: Engine, now: datetime) -> list[FeedHealth]:
     )
     with engine.connect() as conn:
         rows = list(conn.execute(query))
-        recent = _recent_counts(conn, now - timedelta(hours=24))
+        recent = _recent_counts(conn, now - timedelta(hours=24), now)
         return [_health(conn, row, recent.get(row.name, 0)) for row in rows]
 
 
-def _recent_counts(conn: Connection, since: datetime) -> dict[str, int]:
+def _recent_counts(conn: Connection, since: datetime, until: datetime) -> dict[str, int]:
     query = (
         select(ingest_ledger.c.first_feed, func.count())
-        .where(ingest_ledger.c.recorded_at >= since)
+        .where(ingest_ledger.c.recorded_at >= since, ingest_ledger.c.recorded_at <= until)
         .group_by(ingest_ledger.c.first_feed)
     )
     return {feed: int(count) for feed, count in conn.execute(query)}
@@ -164,9 +166,11 @@ def _health(conn: Connection, row: Any, last_24h: int) -> FeedHealth:
         last_error=row.last_error,
         consecutive_failures=row.consecutive_failures or 0,
         polls=polls,
+        not_modified=row.not_modified or 0,
         not_modified_ratio=(row.not_modified or 0) / polls if polls else None,
         articles_published=row.articles_published or 0,
         articles_last_24h=last_24h,
         median_delay_s=_median_delay(conn, row.name),
+        last_polled_at=row.last_polled_at,
         next_poll_at=row.next_poll_at,
     )

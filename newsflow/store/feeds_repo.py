@@ -42,6 +42,7 @@ def _row(spec: FeedSpec, now: datetime) -> dict[str, Any]:
         "poll_interval_s": spec.poll_interval_s,
         "tags": list(spec.tags),
         "enabled": spec.enabled,
+        "fulltext": spec.fulltext,
         "created_at": now,
     }
 
@@ -55,6 +56,7 @@ def _spec(row: Any) -> FeedSpec:
         poll_interval_s=row.poll_interval_s,
         tags=tuple(row.tags or ()),
         enabled=bool(row.enabled),
+        fulltext=bool(row.fulltext),
     )
 
 
@@ -63,7 +65,7 @@ def register_feeds(engine: Engine, specs: Iterable[FeedSpec]) -> int:
     now = datetime.now(UTC)
     rows = [_row(s, now) for s in specs]
     with engine.begin() as conn:
-        upsert(conn, feeds, rows, ["name"], ["url", "outlet", "language", "poll_interval_s", "tags"])
+        upsert(conn, feeds, rows, ["name"], ["url", "outlet", "language", "poll_interval_s", "tags", "fulltext"])
     return len(rows)
 
 
@@ -73,7 +75,7 @@ def add_feed(engine: Engine, spec: FeedSpec, *, replace: bool = False) -> None:
         exists = conn.execute(select(feeds.c.name).where(feeds.c.name == spec.name)).first()
         if exists and not replace:
             raise ConfigError(f"feed {spec.name!r} already exists (use --replace to overwrite it)")
-        cols = ["url", "outlet", "language", "poll_interval_s", "tags", "enabled"]
+        cols = ["url", "outlet", "language", "poll_interval_s", "tags", "enabled", "fulltext"]
         upsert(conn, feeds, [_row(spec, datetime.now(UTC))], ["name"], cols)
 
 
@@ -105,6 +107,12 @@ def set_enabled(engine: Engine, name: str, enabled: bool) -> None:
                 .where(feed_health.c.feed_name == name)
                 .values(consecutive_failures=0, next_poll_at=None)
             )
+
+
+def set_fulltext(engine: Engine, name: str, on: bool) -> None:
+    with engine.begin() as conn:
+        if not conn.execute(update(feeds).where(feeds.c.name == name).values(fulltext=on)).rowcount:
+            raise UnknownFeed(f"no feed named {name!r}")
 
 
 def pause_feed(conn: Connection, name: str) -> None:

@@ -69,6 +69,8 @@ feeds = Table(
     Column("poll_interval_s", Integer, nullable=False, default=900),
     Column("tags", JSON, nullable=False, default=list),
     Column("enabled", Boolean, nullable=False, default=True),
+    # Fetch each new article's page and extract its text (trafilatura): for feeds that carry only teasers.
+    Column("fulltext", Boolean, nullable=False, default=False),
     Column("created_at", UtcDateTime(), nullable=False),
 )
 
@@ -158,6 +160,7 @@ topics = Table(
     Column("label", Text, nullable=False, default=""),
     Column("keywords", JSON, nullable=False, default=list),
     Column("representative_title", Text, nullable=False, default=""),
+    Column("representative_ids", JSON, nullable=False, default=list),  # members closest to the centroid
     Column("status", String(16), nullable=False, default="active"),  # active | faded | merged
     Column("merged_into", Integer),
     Column("first_seen", UtcDateTime(), nullable=False),
@@ -192,9 +195,13 @@ lineage_events = Table(
     Column("kind", String(16), nullable=False),  # born | grew | merged | split | faded | revived
     Column("related", JSON, nullable=False, default=list),
     Column("article_count", Integer, nullable=False, default=0),
+    Column("label", Text, nullable=False, default=""),
     Column("at", UtcDateTime(), nullable=False),
+    # Outbox: set once the event is acknowledged on the topic-events Kafka topic.
+    Column("published_at", UtcDateTime()),
     UniqueConstraint("topic_id", "kind", "at", name="uq_lineage_events_topic_kind_at"),
     Index("ix_lineage_events_topic_id", "topic_id"),
+    Index("ix_lineage_events_published_at", "published_at"),
 )
 
 alerts = Table(

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from ingest.errors import UnknownFeed
 from ingest.feeds import FeedSpec
 from ingest.poll import PollOutcome
 from ingest.runner import run_polls
@@ -28,6 +29,7 @@ from tests.fixtures.feeds.server import Reply, Route, ScriptedServer, conditiona
 pytestmark = pytest.mark.integration
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "feeds"
+ARTICLE = (FIXTURES / "article.html").read_bytes()
 T0 = datetime(2025, 2, 13, 6, 0, tzinfo=UTC)
 CONTROL = rss(
     [
@@ -261,6 +263,34 @@ def test_private_address_refused_under_production_config(world: World) -> None:
         )
     assert world.server.requests_to("/private.xml") == []  # refused before any request
     assert world.published() == []
+
+
+def test_fulltext_feed_publishes_the_page_text_and_keeps_teasers_on_failure(world: World) -> None:
+    page = world.server.route("/pages/minerals", Reply(200, ARTICLE, {"Content-Type": "text/html; charset=utf-8"}))
+    missing = world.server.url("/pages/missing")  # 404
+    doc = rss(
+        [
+            Item("Ukraine close to minerals deal", page, description="Kyiv nears a deal.", published=T0),
+            Item("Missing page", missing, description="Only a teaser.", published=T0),
+        ]
+    ).encode()
+    world.feed("teasers", Reply(200, doc), fulltext=True)
+    outcome = world.poll("teasers", "control")["teasers"]
+    assert (outcome.outcome, outcome.published, outcome.fulltext, outcome.fulltext_failed) == ("published", 2, 1, 1)
+    records = {r.title: r for r in world.published()}
+    full = records["Ukraine close to minerals deal"]
+    assert "half of its future revenue" in full.content and full.summary == "Kyiv nears a deal."
+    assert (records["Missing page"].summary, records["Missing page"].content) == ("Only a teaser.", "")
+    assert records["Control one"].content == ""  # full text is per feed: the control feed's links are not fetched
+    assert world.poll("teasers")["teasers"].outcome == "no_new"
+    assert len(world.server.requests_to("/pages/minerals")) == 1  # pages are fetched for new articles only
+
+
+def test_a_feed_removed_after_listing_is_reported_not_fatal(world: World) -> None:
+    with pytest.raises(UnknownFeed):
+        world.poll("control", "gone")
+    outcomes = run_polls(world.settings, ["gone", "control"], missing_ok=True)
+    assert [(o.feed, o.outcome) for o in outcomes] == [("gone", "removed"), ("control", "published")]
 
 
 def test_the_same_polls_on_postgresql(postgres_settings: Settings) -> None:

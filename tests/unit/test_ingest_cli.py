@@ -39,6 +39,15 @@ def test_feeds_lifecycle(cli: Callable[..., str]) -> None:
         ("bbc", "feeds.bbci.co.uk", None, ["en", "world"]),
         ("welt", "WELT", "de", []),
     ]
+
+    def fulltext() -> dict[str, bool]:
+        return {f["name"]: f["fulltext"] for f in map(json.loads, cli("feeds", "list", "--json").splitlines())}
+
+    cli("feeds", "add", "teasers", "https://teasers.test/rss", "--fulltext")
+    assert fulltext() == {"bbc": False, "teasers": True, "welt": False}
+    cli("feeds", "fulltext", "teasers", "--off")
+    assert fulltext()["teasers"] is False
+    cli("feeds", "remove", "teasers")
     cli("feeds", "pause", "welt")
     assert "paused" in cli("feeds", "list")
     cli("feeds", "resume", "welt")
@@ -54,6 +63,14 @@ def test_opml_import_export(cli: Callable[..., str], tmp_path: Path) -> None:
     out = tmp_path / "out.opml"
     cli("feeds", "export", str(out))
     assert out.read_bytes().count(b"<outline") == 3
+
+
+def test_the_production_list_imports(cli: Callable[..., str]) -> None:
+    path = FIXTURES.parents[2] / "config" / "feeds.production.opml"
+    out = cli("feeds", "import", str(path))
+    listed = [json.loads(line) for line in cli("feeds", "list", "--json").splitlines()]
+    assert f"imported {len(listed)} feeds" in out
+    assert {"welt-neueste", "welt-politik", "tagesschau", "bbc-world"} <= {f["name"] for f in listed}
 
 
 def test_unknown_feed_is_a_named_error(cli: Callable[..., str]) -> None:

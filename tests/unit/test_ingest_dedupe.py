@@ -68,6 +68,15 @@ def test_changed_content_under_the_same_id_is_a_revision() -> None:
     assert deduplicate(fingerprint([art("https://x.test/1", summary=WIRE + " Updated.")]), ledger).records == []
 
 
+def test_a_revision_keeps_the_first_publication_time_in_the_ledger() -> None:
+    ledger = Ledger()
+    deduplicate(fingerprint([art("https://x.test/1")]), ledger)
+    later = art("https://x.test/1", summary=WIRE + " Updated.", published=T0 + timedelta(hours=3))
+    result = deduplicate(fingerprint([later]), ledger)
+    assert result.records[0].published == T0 + timedelta(hours=3)  # the record says what the feed says now
+    assert result.ledger_updates[0].published == T0
+
+
 def test_same_link_twice_in_one_document_is_kept_once() -> None:
     entries = [
         art("https://x.test/1"),

@@ -17,6 +17,7 @@ from newsflow.store.database import open_store
 
 NOW = datetime(2025, 2, 13, 12, 0, tzinfo=UTC)
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "feeds"
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def spec(name: str, **kw: object) -> FeedSpec:
@@ -113,6 +114,44 @@ def test_opml_round_trip() -> None:
     assert [(s.name, s.url, s.outlet, s.language) for s in parse_opml(to_opml(specs))] == [
         (s.name, s.url, s.outlet, s.language) for s in specs
     ]
+
+
+def test_opml_carries_tags_and_the_fulltext_switch() -> None:
+    specs = [spec("a", tags=("de", "politik/inland"), fulltext=True), spec("b")]
+    document = to_opml(specs)
+    assert b'category="de,politik/inland"' in document and b'fulltext="true"' in document
+    assert [(s.name, s.tags, s.fulltext) for s in parse_opml(document)] == [
+        ("a", ("de", "politik/inland"), True),
+        ("b", (), False),
+    ]
+    outline = b'<opml version="2.0"><body><outline text="X" xmlUrl="https://x.test/" category="/News, World,News"/>'
+    [parsed] = parse_opml(outline + b"</body></opml>")
+    assert parsed.tags == ("News", "World") and parsed.fulltext is False
+
+
+def test_fulltext_switch_is_stored(settings: Settings) -> None:
+    engine = open_store(settings)
+    feeds_repo.add_feed(engine, spec("a", fulltext=True))
+    feeds_repo.register_feeds(engine, [spec("b")])
+    assert [(f.name, f.fulltext) for f in feeds_repo.list_feeds(engine)] == [("a", True), ("b", False)]
+    feeds_repo.set_fulltext(engine, "a", False)
+    feeds_repo.set_fulltext(engine, "b", True)
+    assert [(f.name, f.fulltext) for f in feeds_repo.list_feeds(engine)] == [("a", False), ("b", True)]
+    with pytest.raises(UnknownFeed):
+        feeds_repo.set_fulltext(engine, "nope", True)
+
+
+def test_the_production_feed_list() -> None:
+    """config/feeds.production.opml parses (never fetched here): welt.de and other outlets, all https."""
+    specs = parse_opml((REPO_ROOT / "config" / "feeds.production.opml").read_bytes())
+    by_name = {s.name: s for s in specs}
+    assert len(by_name) == len(specs) >= 20
+    assert by_name["welt-neueste"].url == "https://www.welt.de/feeds/latest.rss"
+    assert by_name["welt-politik"].url == "https://www.welt.de/feeds/section/politik.rss"
+    assert all(s.url.startswith("https://") and s.enabled and not s.fulltext for s in specs)
+    assert {s.language for s in specs} == {"de", "en", "fr", "es", "it", "nl"}
+    assert len({s.host for s in specs}) >= 20  # many outlets, not one
+    assert sum(s.language == "de" for s in specs) >= 10
 
 
 def test_opml_refuses_entities_and_garbage() -> None:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-24 18:56:31.194699
+Create Date: 2026-11-24 19:22:46.881827
 """
 
 from __future__ import annotations
@@ -72,6 +72,7 @@ def upgrade() -> None:
     sa.Column('poll_interval_s', sa.Integer(), nullable=False),
     sa.Column('tags', sa.JSON(), nullable=False),
     sa.Column('enabled', sa.Boolean(), nullable=False),
+    sa.Column('fulltext', sa.Boolean(), nullable=False),
     sa.Column('created_at', newsflow.store.schema.UtcDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('name', name=op.f('pk_feeds'))
     )
@@ -110,11 +111,14 @@ def upgrade() -> None:
     sa.Column('kind', sa.String(length=16), nullable=False),
     sa.Column('related', sa.JSON(), nullable=False),
     sa.Column('article_count', sa.Integer(), nullable=False),
+    sa.Column('label', sa.Text(), nullable=False),
     sa.Column('at', newsflow.store.schema.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('published_at', newsflow.store.schema.UtcDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_lineage_events')),
     sa.UniqueConstraint('topic_id', 'kind', 'at', name='uq_lineage_events_topic_kind_at')
     )
     with op.batch_alter_table('lineage_events', schema=None) as batch_op:
+        batch_op.create_index('ix_lineage_events_published_at', ['published_at'], unique=False)
         batch_op.create_index('ix_lineage_events_topic_id', ['topic_id'], unique=False)
 
     op.create_table('topics',
@@ -122,6 +126,7 @@ def upgrade() -> None:
     sa.Column('label', sa.Text(), nullable=False),
     sa.Column('keywords', sa.JSON(), nullable=False),
     sa.Column('representative_title', sa.Text(), nullable=False),
+    sa.Column('representative_ids', sa.JSON(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('merged_into', sa.Integer(), nullable=True),
     sa.Column('first_seen', newsflow.store.schema.UtcDateTime(timezone=True), nullable=False),
@@ -184,6 +189,7 @@ def downgrade() -> None:
     op.drop_table('topics')
     with op.batch_alter_table('lineage_events', schema=None) as batch_op:
         batch_op.drop_index('ix_lineage_events_topic_id')
+        batch_op.drop_index('ix_lineage_events_published_at')
 
     op.drop_table('lineage_events')
     op.drop_table('job_runs')
