@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import typer
@@ -24,14 +25,18 @@ log = logging.getLogger(__name__)
 console = Console()
 
 
+SEED_FEED = "welt.de"  # the sample feed holding the seed article (newsflow.samplefeeds)
+
+
 class DemoStepError(NewsflowError):
     """A step of the demo pipeline failed; the message says which and where its log is."""
 
 
 def _run_ingest_dag(settings: Settings) -> None:
     """Run ``ingest_feeds`` once through Airflow, as its own process so Airflow owns its logging."""
-    from newsflow.infra.airflow_local import airflow_environment
+    from newsflow.infra.airflow_local import airflow_environment, migrate_db
 
+    migrate_db(settings)  # idempotent; `newsflow infra up` did it already unless the state dir is new
     env = {**os.environ, **airflow_environment(settings)}
     env.update(
         NEWSFLOW_STATE_DIR=str(settings.state_dir),
@@ -61,7 +66,7 @@ def _seed_article_line(settings: Settings) -> str:
     query = (
         select(schema.articles.c.title, schema.topic_memberships.c.topic_id)
         .select_from(schema.articles.outerjoin(schema.topic_memberships))
-        .where(schema.articles.c.outlet == "welt.de")
+        .where(schema.articles.c.feed_name == SEED_FEED)
     )
     with engine.connect() as conn:
         row = conn.execute(query).first()
@@ -71,13 +76,24 @@ def _seed_article_line(settings: Settings) -> str:
     return f"seed article in the store: “{row.title}” → {where}"
 
 
-def run_demo(settings: Settings, feeds: int) -> None:
-    from clustering.recluster import recluster_now
-    from clustering.worker import run_worker
+def _latest_publication(settings: Settings) -> datetime | None:
+    """The sample stream is historical: re-cluster as of its newest article, not the wall clock."""
+    from sqlalchemy import func, select
 
+    from newsflow.store import schema
+    from newsflow.store.database import open_store
+
+    with open_store(settings).connect() as conn:
+        latest: datetime | None = conn.execute(select(func.max(schema.articles.c.published_at))).scalar_one()
+    return latest
+
+
+def run_demo(settings: Settings, feeds: int) -> None:
+    from clustering.jobs import recluster_now
+    from clustering.worker import run_worker
     from newsflow.cli.clustering_cmd import print_topics_table
     from newsflow.kafka_io import ensure_topics
-    from newsflow.samplefeeds.server import sample_feed_specs, serve_sample_feeds
+    from newsflow.samplefeeds import sample_feed_specs, serve_sample_feeds
     from newsflow.store.database import open_store
     from newsflow.store.feeds_repo import register_feeds
 
@@ -93,7 +109,7 @@ def run_demo(settings: Settings, feeds: int) -> None:
     report = run_worker(settings, until_idle=True, idle_timeout_s=5.0)
     console.print(f"  {report}")
     console.print("[bold]3/4[/] re-clustering the recent window (HDBSCAN)")
-    console.print(f"  {recluster_now(settings)}")
+    console.print(f"  {recluster_now(settings, now=_latest_publication(settings))}")
     console.print("[bold]4/4[/] topics")
     print_topics_table(settings, limit=25, min_size=2)
     console.print(_seed_article_line(settings))
