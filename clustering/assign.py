@@ -1,0 +1,200 @@
+"""Online assignment: each new article joins the most similar active topic, or waits unassigned.
+
+``OnlineClusterer`` follows river's estimator style: ``predict_one`` answers without changing
+anything, ``learn_one`` assigns and updates (``*_many`` for micro-batches, in order). Topic
+centroids live in one matrix, so the candidate search is a single matrix-vector product (BLAS)
+instead of a loop over topics; the best few dense candidates are re-ranked with the full
+similarity (dense + sparse + time, ``represent.SimilarityWeights``).
+
+An article below ``assign_threshold`` waits in a bounded pool of recent unassigned articles. When a
+later article is at least ``seed_threshold`` similar to one waiting there, the pair starts a topic
+right away instead of waiting for the next re-clustering — a breaking story shows up within a batch.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from clustering.centroids import CentroidIndex
+from clustering.represent import Batch, SimilarityWeights
+from newsflow.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Assignment:
+    article_id: str
+    topic_id: int | None  # None: unassigned, waiting for the next re-clustering
+    similarity: float
+    created: bool = False  # this article (with ``partner``) started the topic
+    partner: str | None = None
+
+
+class OnlineClusterer:
+    """Assigns articles to topics one at a time. Holds the active topics and the unassigned pool."""
+
+    def __init__(self, settings: Settings, dim: int, next_topic_id: int = 1) -> None:
+        self.weights = SimilarityWeights.from_settings(settings)
+        self.assign_threshold = settings.assign_threshold
+        self.seed_threshold = settings.seed_threshold
+        self.candidates = settings.assign_candidates
+        self.topics = CentroidIndex(dim, settings.sparse_features)
+        self.pool = _Pool(dim, settings.seed_pool_size)
+        self.member_of: dict[str, int] = {}
+        self.next_topic_id = next_topic_id
+
+    # --- state ----------------------------------------------------------------------------------
+
+    def add_topic(self, topic_id: int, members: Batch) -> None:
+        """Install a topic with its members (start-up from the store, after a re-clustering)."""
+        self.topics.add(topic_id, members.dense, members.sparse, members.hours)
+        for doc in members.docs:
+            self.member_of[doc.id] = topic_id
+        self.next_topic_id = max(self.next_topic_id, topic_id + 1)
+
+    def hold(self, batch: Batch) -> None:
+        """Put articles in the unassigned pool (start-up, or re-clustering noise)."""
+        for i in range(len(batch)):
+            self.pool.add(batch, i)
+
+    def remove_topic(self, topic_id: int) -> None:
+        self.topics.remove(topic_id)
+
+    @property
+    def topic_ids(self) -> list[int]:
+        return self.topics.ids()
+
+    # --- prediction ----------------------------------------------------------------------------
+
+    def predict_one(self, batch: Batch, i: int) -> Assignment:
+        """The topic article ``i`` would join now (``topic_id`` None when below the threshold)."""
+        doc = batch.docs[i]
+        if doc.near_duplicate_of and doc.near_duplicate_of in self.member_of:
+            # A syndicated copy belongs wherever its original went.
+            original = self.member_of[doc.near_duplicate_of]
+            if original in self.topics:
+                return Assignment(doc.id, original, 1.0)
+        best, sim = self.topics.best(batch.dense[i], batch.sparse[i], batch.hours[i], self.weights, self.candidates)
+        if best is not None and sim >= self.assign_threshold:
+            return Assignment(doc.id, best, sim)
+        return Assignment(doc.id, None, sim)
+
+    def predict_many(self, batch: Batch) -> list[Assignment]:
+        return [self.predict_one(batch, i) for i in range(len(batch))]
+
+    # --- learning ------------------------------------------------------------------------------
+
+    def learn_one(self, batch: Batch, i: int, allocate: Callable[[], int] | None = None) -> Assignment:
+        """Assign article ``i`` and update the topics; may start a topic with a pooled article."""
+        doc = batch.docs[i]
+        if doc.id in self.member_of:  # already placed (replay): nothing to learn
+            return Assignment(doc.id, self.member_of[doc.id], 1.0)
+        guess = self.predict_one(batch, i)
+        if guess.topic_id is not None:
+            self.topics.update(guess.topic_id, batch.dense[i], batch.sparse[i], batch.hours[i])
+            self.member_of[doc.id] = guess.topic_id
+            self.pool.discard(doc.id)
+            return guess
+        partner, sim = self.pool.best(batch, i, self.weights, self.candidates)
+        if partner is not None and sim >= self.seed_threshold:
+            topic_id = allocate() if allocate else self._allocate()
+            pair = self.pool.take(partner)
+            self.topics.add(
+                topic_id,
+                np.vstack([pair.dense, batch.dense[i : i + 1]]),
+                sp.vstack([pair.sparse, batch.sparse[i]]).tocsr(),
+                np.array([pair.hours, batch.hours[i]]),
+            )
+            self.member_of[pair.article_id] = topic_id
+            self.member_of[doc.id] = topic_id
+            return Assignment(doc.id, topic_id, sim, created=True, partner=pair.article_id)
+        self.pool.add(batch, i)
+        return Assignment(doc.id, None, max(guess.similarity, sim))
+
+    def learn_many(self, batch: Batch, allocate: Callable[[], int] | None = None) -> list[Assignment]:
+        return [self.learn_one(batch, i, allocate) for i in range(len(batch))]
+
+    def _allocate(self) -> int:
+        topic_id = self.next_topic_id
+        self.next_topic_id += 1
+        return topic_id
+
+    def forget(self, article_ids: Iterable[str]) -> None:
+        """Drop articles from the pool and the membership map (they left the window)."""
+        for article_id in article_ids:
+            self.pool.discard(article_id)
+            self.member_of.pop(article_id, None)
+
+
+@dataclass(frozen=True)
+class _Pooled:
+    article_id: str
+    dense: np.ndarray  # (1, d)
+    sparse: sp.csr_matrix  # (1, F)
+    hours: float
+
+
+class _Pool:
+    """The most recent unassigned articles, as matrices for a vectorised nearest-neighbour search."""
+
+    def __init__(self, dim: int, capacity: int) -> None:
+        self.capacity = max(capacity, 1)
+        self.dense = np.zeros((self.capacity, dim), dtype=np.float32)
+        self.valid = np.zeros(self.capacity, dtype=bool)
+        self.hours = np.zeros(self.capacity, dtype=np.float64)
+        self.sparse: list[sp.csr_matrix | None] = [None] * self.capacity
+        self.ids: list[str | None] = [None] * self.capacity
+        self.slot_of: dict[str, int] = {}
+        self._next = 0  # ring buffer: the oldest entry is overwritten first
+
+    def __len__(self) -> int:
+        return len(self.slot_of)
+
+    def add(self, batch: Batch, i: int) -> None:
+        article_id = batch.docs[i].id
+        if article_id in self.slot_of:
+            return
+        slot = self._next
+        self._next = (self._next + 1) % self.capacity
+        if self.ids[slot] is not None:
+            self.slot_of.pop(self.ids[slot], None)  # type: ignore[arg-type]
+        self.dense[slot] = batch.dense[i]
+        self.sparse[slot] = batch.sparse[i]
+        self.hours[slot] = batch.hours[i]
+        self.ids[slot] = article_id
+        self.valid[slot] = True
+        self.slot_of[article_id] = slot
+
+    def discard(self, article_id: str) -> None:
+        slot = self.slot_of.pop(article_id, None)
+        if slot is not None:
+            self.valid[slot] = False
+            self.ids[slot] = None
+            self.sparse[slot] = None
+
+    def take(self, article_id: str) -> _Pooled:
+        slot = self.slot_of[article_id]
+        entry = _Pooled(article_id, self.dense[slot : slot + 1].copy(), self.sparse[slot], float(self.hours[slot]))
+        self.discard(article_id)
+        return entry
+
+    def best(self, batch: Batch, i: int, weights: SimilarityWeights, k: int) -> tuple[str | None, float]:
+        if not self.slot_of:
+            return None, 0.0
+        dense = self.dense @ batch.dense[i]
+        dense[~self.valid] = -np.inf
+        k = min(k, len(self.slot_of))
+        cand = np.argpartition(-dense, k - 1)[:k]
+        cand = cand[np.isfinite(dense[cand])]
+        rows = sp.vstack([self.sparse[c] for c in cand]).tocsr()
+        sparse = np.asarray((rows @ batch.sparse[i].T).todense()).ravel()
+        gap = np.abs(self.hours[cand] - batch.hours[i])
+        sims = weights.combine(dense[cand], sparse, gap)
+        j = int(np.argmax(sims))
+        return self.ids[int(cand[j])], float(sims[j])

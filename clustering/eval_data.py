@@ -1,0 +1,114 @@
+"""Evaluation inputs from the labelled sets in ``shared/data/stories`` (``newsflow eval --make-input``).
+
+Writes one JSONL file per set in the ``newsflow eval`` format (``id``, ``title``, ``text``,
+``published``, ``story``, ``source``, ``language``) plus a gold TSV (``id``, ``story``) for the
+reference scorer. Both sets list each story as one contiguous block, and their timestamps are
+crawl times in that same order, so replaying them as given would hand the labels to the clusterer.
+Every set is therefore re-timed: shuffled with a fixed seed and spread evenly over
+``RETIME_HOURS`` from the set's earliest timestamp, so stories interleave and time carries no
+label information.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import random
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+RETIME_HOURS = 36.0
+UCI_FILE = "uci_news_prefix.csv"
+WIKINEWS_FILES = {"wikinews_big": "wikinews_events_big.json", "wikinews_medium": "wikinews_events_medium.json"}
+
+
+def retime(
+    items: list[dict[str, Any]], start: datetime, seed: int, hours: float = RETIME_HOURS
+) -> list[dict[str, Any]]:
+    """Shuffle ``items`` with ``seed`` and give them evenly spaced ``published`` times from ``start``."""
+    shuffled = list(items)
+    random.Random(seed).shuffle(shuffled)
+    step = hours * 3600 / max(len(shuffled), 1)
+    for k, item in enumerate(shuffled):
+        item["published"] = (start + timedelta(seconds=round(k * step))).isoformat()
+    return shuffled
+
+
+def uci_items(path: Path) -> tuple[list[dict[str, Any]], datetime]:
+    with path.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    start = datetime.fromtimestamp(min(int(r["TIMESTAMP"]) for r in rows) / 1000, tz=UTC)
+    items = [
+        {"id": f"uci-{r['ID']}", "title": r["TITLE"], "text": "", "story": r["STORY"],
+         "source": r["HOSTNAME"] or r["PUBLISHER"], "language": "en"}
+        for r in rows
+    ]  # fmt: skip
+    return items, start.replace(minute=0, second=0, microsecond=0)
+
+
+_MONGO_DATE = re.compile(r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})")
+
+
+def _crawl_time(article: dict[str, Any]) -> datetime | None:
+    match = _MONGO_DATE.search(str(article.get("created_at", "")))
+    return datetime.fromisoformat(match.group(1)).replace(tzinfo=UTC) if match else None
+
+
+def wikinews_items(path: Path) -> tuple[list[dict[str, Any]], datetime]:
+    events = json.loads(path.read_text(encoding="utf-8"))
+    items: list[dict[str, Any]] = []
+    times: list[datetime] = []
+    for k, event in enumerate(events):
+        for article in event["articles"]:
+            url = article.get("ext_url", "")
+            digest = hashlib.sha1(f"{k}\n{url}\n{article['title']}".encode()).hexdigest()[:16]
+            items.append({
+                "id": f"wn-{digest}", "title": article["title"].strip(), "text": article.get("text", "").strip(),
+                "story": f"event-{k}", "source": urlparse(url).hostname or "", "language": "en",
+            })  # fmt: skip
+            if (when := _crawl_time(article)) is not None:
+                times.append(when)
+    start = min(times) if times else datetime(2014, 1, 1, tzinfo=UTC)
+    return items, start.replace(minute=0, second=0, microsecond=0)
+
+
+def _write(items: list[dict[str, Any]], out_dir: Path, name: str) -> Path:
+    path = out_dir / f"{name}.jsonl"
+    with path.open("w", encoding="utf-8") as f:
+        for item in items:
+            f.write(json.dumps(item, ensure_ascii=False) + "\n")
+    with (out_dir / f"{name}.gold.tsv").open("w", encoding="utf-8") as f:
+        f.write("id\tstory\n")
+        for item in items:
+            f.write(f"{item['id']}\t{item['story']}\n")
+    return path
+
+
+def write_eval_inputs(stories_dir: Path, out_dir: Path, seed: int) -> dict[Path, int]:
+    """Write ``uci``, ``wikinews_big`` and ``wikinews_medium`` (JSONL + gold TSV) into ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    sets: list[tuple[str, tuple[list[dict[str, Any]], datetime]]] = []
+    if (stories_dir / UCI_FILE).exists():
+        sets.append(("uci", uci_items(stories_dir / UCI_FILE)))
+    for name, file in WIKINEWS_FILES.items():
+        if (stories_dir / file).exists():
+            sets.append((name, wikinews_items(stories_dir / file)))
+    written: dict[Path, int] = {}
+    for name, (items, start) in sets:
+        written[_write(retime(items, start, seed), out_dir, name)] = len(items)
+    return written
+
+
+def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    with path.open(encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if line.strip():
+                try:
+                    yield json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise ValueError(f"{path}:{n}: not JSON ({exc.msg})") from exc

@@ -1,0 +1,211 @@
+"""``newsflow eval``: replay labelled articles through the real clustering on a simulated clock.
+
+The articles stream in ``published`` order in micro-batches (``worker_batch_size``), through the
+same online assignment as the worker; every ``recluster_every_minutes`` of simulated time the same
+re-clustering plan as ``recluster_now`` runs over the window and is applied — to memory instead of
+the store, which is the only difference. After the last article one more scheduled re-clustering
+runs (the system would run it within that interval). Each article's topic at the end is written as
+``id<TAB>topic_id``; an article without a topic gets its own singleton id. Embeddings come through
+the configured store's cache, so a second evaluation of the same texts does not run the model.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+
+from clustering.assign import OnlineClusterer
+from clustering.embed import CachedEmbedder, Embedder
+from clustering.eval_data import read_jsonl
+from clustering.metrics import score
+from clustering.plan import ReclusterPlan, plan_recluster
+from clustering.represent import Doc, SparseVectoriser, represent
+from clustering.topics import TopicMeta, TopicStatus
+from clustering.window import Window, build_clusterer, represent_window, window_start
+from newsflow.errors import ConfigError
+from newsflow.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class EvalResult:
+    articles: int
+    clusters: int
+    seconds: float
+    reclusterings: int
+    scores: dict[str, float | int] = field(default_factory=dict)
+
+
+def parse_article(line: dict[str, object], n: int) -> tuple[Doc, str | None]:
+    try:
+        published = datetime.fromisoformat(str(line["published"]))
+        doc = Doc(
+            id=str(line["id"]),
+            title=str(line.get("title") or ""),
+            body=str(line.get("text") or ""),
+            published=published if published.tzinfo else published.replace(tzinfo=UTC),
+            outlet=str(line.get("source") or ""),
+            language=str(line["language"]) if line.get("language") else None,
+        )
+    except (KeyError, ValueError) as exc:
+        raise ConfigError(f"evaluation input line {n}: {type(exc).__name__}: {exc}") from exc
+    story = line.get("story")
+    return doc, (str(story) if story is not None else None)
+
+
+class Simulation:
+    """The worker's and the re-clustering job's state, kept in memory."""
+
+    def __init__(self, settings: Settings, embedder: CachedEmbedder) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self.docs: list[Doc] = []
+        self.dense: list[np.ndarray] = []
+        self.memberships: dict[str, int] = {}
+        self.topics: dict[int, TopicMeta] = {}
+        self.vectoriser = SparseVectoriser(settings.sparse_features)
+        self.clusterer = OnlineClusterer(settings, embedder.dim)
+        self.reclusterings = 0
+
+    def feed(self, docs: list[Doc], dense: np.ndarray) -> None:
+        """One worker batch: online assignment, then the store's bookkeeping."""
+        batch = represent(docs, dense, self.vectoriser, self.settings, observe=True)
+        self.docs.extend(docs)
+        self.dense.extend(dense)
+        for a in self.clusterer.learn_many(batch):
+            if a.topic_id is None:
+                continue
+            for article_id in (a.article_id, a.partner) if a.created else (a.article_id,):
+                self.memberships[article_id] = a.topic_id  # type: ignore[index]
+            when = next(d.published for d in docs if d.id == a.article_id)
+            meta = self.topics.get(a.topic_id)
+            if meta is None:
+                self.topics[a.topic_id] = TopicMeta(a.topic_id, TopicStatus.ACTIVE, when, when, 2, 2)
+            else:
+                meta.article_count += 1
+                meta.last_seen = max(meta.last_seen, when)
+
+    def recluster(self, now: datetime) -> ReclusterPlan:
+        since = window_start(now, self.settings)
+        rows = [i for i, d in enumerate(self.docs) if since <= d.published <= now]
+        docs = [self.docs[i] for i in rows]
+        batch, vectoriser = represent_window(docs, np.stack([self.dense[i] for i in rows]), self.settings)
+        live = {t: m for t, m in self.topics.items() if m.status is not TopicStatus.MERGED}
+        window = Window(
+            batch, vectoriser, {d.id: self.memberships[d.id] for d in docs if d.id in self.memberships}, live
+        )
+        plan = plan_recluster(window, now, self.settings, self.clusterer.next_topic_id)
+        self._apply(plan)
+        window.memberships = {d.id: self.memberships[d.id] for d in docs if d.id in self.memberships}
+        window.topics = {t: m for t, m in self.topics.items() if m.status is not TopicStatus.MERGED}
+        self.vectoriser = vectoriser
+        self.clusterer = build_clusterer(window, self.settings, plan.reconciliation.next_topic_id, self.embedder.dim)
+        self.reclusterings += 1
+        return plan
+
+    def _apply(self, plan: ReclusterPlan) -> None:
+        """What ``jobs.apply_plan`` does to the store, done to memory."""
+        rec = plan.reconciliation
+        self.memberships.update(plan.changed)
+        for article_id in plan.removed:
+            self.memberships.pop(article_id, None)
+        for article_id, topic_id in list(self.memberships.items()):
+            if topic_id in rec.merged_into:
+                self.memberships[article_id] = rec.merged_into[topic_id]
+        for topic_id in rec.new_topics:
+            self.topics[topic_id] = TopicMeta(topic_id, TopicStatus.ACTIVE, plan.now, plan.now)
+        for topic_id, status in rec.status.items():
+            self.topics[topic_id].status = status
+        self._refresh_stats(plan.touched)
+        for e in plan.events:
+            self.topics[e.topic_id].last_event_count = e.article_count
+        for topic_id, summary in plan.summaries.items():
+            self.topics[topic_id].centroid = summary.centroid
+
+    def _refresh_stats(self, topic_ids: Iterable[int]) -> None:
+        wanted = set(topic_ids)
+        published = {d.id: d.published for d in self.docs}
+        times: dict[int, list[datetime]] = {t: [] for t in wanted}
+        for article_id, topic_id in self.memberships.items():
+            if topic_id in wanted:
+                times[topic_id].append(published[article_id])
+        for topic_id, ts in times.items():
+            meta = self.topics.get(topic_id)
+            if meta is not None and ts:
+                meta.article_count, meta.first_seen, meta.last_seen = len(ts), min(ts), max(ts)
+            elif meta is not None:
+                meta.article_count = 0
+
+    def final_topics(self) -> dict[str, int]:
+        """Every article's topic; unassigned ones get singleton ids above every topic id."""
+        next_id = max([*self.topics, self.clusterer.next_topic_id - 1, 0]) + 1
+        out: dict[str, int] = {}
+        for doc in self.docs:
+            if doc.id in self.memberships:
+                out[doc.id] = self.memberships[doc.id]
+            else:
+                out[doc.id], next_id = next_id, next_id + 1
+        return out
+
+
+def _ticks(first: datetime, every: timedelta) -> datetime:
+    """The first scheduled re-clustering after ``first`` (on the wall-clock grid, like a cron)."""
+    epoch = datetime(2000, 1, 1, tzinfo=UTC)
+    return epoch + ((first - epoch) // every + 1) * every
+
+
+def simulate(settings: Settings, docs: list[Doc], embedder: CachedEmbedder) -> Simulation:
+    """Stream ``docs`` (any order; sorted here by publication time) through the clustering."""
+    docs = sorted(docs, key=lambda d: (d.published, d.id))
+    dense = embedder.embed([d.dense_text(settings) for d in docs])
+    sim = Simulation(settings, embedder)
+    if not docs:
+        return sim
+    every = timedelta(minutes=settings.recluster_every_minutes)
+    tick = _ticks(docs[0].published, every)
+    start = 0
+    while start < len(docs):
+        if docs[start].published >= tick:
+            sim.recluster(tick)
+            tick += every
+            continue
+        end = start
+        while end < len(docs) and end - start < settings.worker_batch_size and docs[end].published < tick:
+            end += 1
+        sim.feed(docs[start:end], dense[start:end])
+        start = end
+    sim.recluster(tick)  # the next scheduled run after the last article
+    return sim
+
+
+def run_evaluation(
+    settings: Settings, input_path: Path, out: Path, embedder: CachedEmbedder | None = None
+) -> EvalResult:
+    """Evaluate on ``input_path`` and write predictions to ``out``; scores when stories are given."""
+    started = time.monotonic()
+    parsed = [parse_article(line, n) for n, line in enumerate(read_jsonl(input_path), 1)]
+    ids = Counter(d.id for d, _ in parsed)
+    if dupes := [i for i, c in ids.items() if c > 1]:
+        raise ConfigError(f"evaluation input repeats article ids, e.g. {dupes[:3]}")
+    if embedder is None:
+        from newsflow.store.database import open_store
+        from newsflow.store.embeddings_repo import SqlVectorCache
+
+        embedder = CachedEmbedder(Embedder(settings), SqlVectorCache(open_store(settings)))
+    sim = simulate(settings, [d for d, _ in parsed], embedder)
+    topics = sim.final_topics()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", encoding="utf-8") as f:
+        for doc, _ in parsed:
+            f.write(f"{doc.id}\t{topics[doc.id]}\n")
+    gold = {d.id: s for d, s in parsed if s is not None}
+    scores = score(gold, {k: str(v) for k, v in topics.items()}) if gold else {}
+    return EvalResult(len(parsed), len(set(topics.values())), time.monotonic() - started, sim.reclusterings, scores)

@@ -1,0 +1,121 @@
+"""``recluster_now``: the re-clustering job, shared by ``newsflow recluster`` and the Airflow DAG.
+
+Loads the window from the store, plans the re-clustering (``plan.py``), applies the plan in one
+transaction (topics, memberships, statistics, summaries, lineage events, the job's bookkeeping),
+then publishes the new lineage events on the topic-events Kafka topic from the store's outbox.
+A broker outage does not undo the re-clustering: the events stay pending and go out with the next
+run or the next worker batch.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
+
+from clustering.embed import CachedEmbedder, Embedder
+from clustering.persist import RECLUSTER_JOB, load_window, next_topic_id, publish_pending_events
+from clustering.plan import ReclusterPlan, plan_recluster
+from clustering.topics import TopicStatus
+from newsflow.errors import BrokerUnavailableError
+from newsflow.settings import Settings
+from newsflow.store import lineage_repo, topics_repo
+from newsflow.store.database import open_store
+from newsflow.store.embeddings_repo import SqlVectorCache
+
+log = logging.getLogger(__name__)
+_RETRIES = 3
+
+
+@dataclass
+class ReclusterReport:
+    at: datetime
+    window_articles: int = 0
+    clusters: int = 0
+    unassigned: int = 0
+    changed_memberships: int = 0
+    new_topics: list[int] = field(default_factory=list)
+    events: dict[str, int] = field(default_factory=dict)
+    events_published: int = 0
+    events_pending: int = 0
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "at": self.at.isoformat()}
+
+
+def as_utc(when: datetime) -> datetime:
+    """A plain aware UTC ``datetime`` (Airflow hands out pendulum objects, which the store must not see)."""
+    if when.tzinfo is None:
+        raise ValueError("a re-clustering time must carry a timezone")
+    utc = when.astimezone(UTC)
+    return datetime(*utc.timetuple()[:6], utc.microsecond, tzinfo=UTC)
+
+
+def apply_plan(engine: Engine, plan: ReclusterPlan, report: ReclusterReport) -> None:
+    """Write one plan in one transaction; ``IntegrityError`` if a new topic id was taken meanwhile."""
+    rec, now = plan.reconciliation, plan.now
+    with engine.begin() as conn:
+        topics_repo.create_topics(conn, rec.new_topics, now)
+        topics_repo.write_memberships(
+            conn, [topics_repo.Membership(a, t, None, "recluster") for a, t in sorted(plan.changed.items())], now
+        )
+        topics_repo.delete_memberships(conn, plan.removed)
+        for absorbed, survivor in sorted(rec.merged_into.items()):
+            topics_repo.move_members(conn, absorbed, survivor, now)
+        for topic_id, status in sorted(rec.status.items()):
+            merged = rec.merged_into.get(topic_id) if status is TopicStatus.MERGED else None
+            topics_repo.set_status(conn, topic_id, status, now, merged_into=merged)
+        topics_repo.refresh_stats(conn, plan.touched, now)
+        topics_repo.save_summaries(conn, plan.summaries, now)
+        lineage_repo.record_events(conn, plan.events)
+        topics_repo.record_job_run(conn, RECLUSTER_JOB, now, report.as_dict())
+
+
+def recluster_now(
+    settings: Settings,
+    now: datetime | None = None,
+    *,
+    embedder: Embedder | None = None,
+    publish_events: bool = True,
+) -> ReclusterReport:
+    """Re-cluster the window ending at ``now`` (default: the current time) and publish lineage events.
+
+    ``embedder`` lets a caller that already holds the model reuse it; ``publish_events=False`` leaves
+    the events pending in the store's outbox (for runs without a broker).
+    """
+    started = time.monotonic()
+    now = as_utc(now or datetime.now(UTC))
+    engine = open_store(settings)
+    cached = CachedEmbedder(embedder or Embedder(settings), SqlVectorCache(engine))
+    report = ReclusterReport(at=now)
+    for attempt in range(_RETRIES):
+        window = load_window(engine, cached, settings, now)
+        plan = plan_recluster(window, now, settings, next_topic_id(engine))
+        report.window_articles, report.clusters, report.unassigned = plan.window_size, plan.clusters, plan.unassigned
+        report.changed_memberships = len(plan.changed) + len(plan.removed)
+        report.new_topics = list(plan.reconciliation.new_topics)
+        report.events = plan.event_counts()
+        report.seconds = round(time.monotonic() - started, 3)
+        try:
+            apply_plan(engine, plan, report)
+            break
+        except IntegrityError:
+            if attempt == _RETRIES - 1:
+                raise
+            log.info("a new topic id was taken by a worker meanwhile; planning again")
+    try:
+        if publish_events:
+            report.events_published = publish_pending_events(engine, settings, now)
+    except BrokerUnavailableError as exc:
+        log.warning("lineage events stay pending in the store (they go out with the next run): %s", exc)
+    with engine.connect() as conn:
+        report.events_pending = len(lineage_repo.pending(conn))
+    report.seconds = round(time.monotonic() - started, 3)
+    log.info("recluster at %s: %s", now.isoformat(timespec="seconds"), report.as_dict())
+    return report

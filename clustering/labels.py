@@ -1,0 +1,96 @@
+"""How a topic presents itself: keywords, a label, the representative headline, and its statistics.
+
+Keywords are class-based TF-IDF: the topic's members read as one document (term frequencies of the
+class), weighted by the inverse document frequency of the window, so words the whole window uses
+("market", "report") fall behind the ones that set this story apart. The representative headline
+is the member closest to the topic's dense centroid.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from clustering.represent import Batch, Doc, SparseVectoriser, to_hours
+from clustering.text import distinct
+from clustering.topics import TopicSummary
+from newsflow.settings import Settings
+
+LABEL_KEYWORDS = 3
+REPRESENTATIVES = 3
+
+
+def keywords(docs: Sequence[Doc], vectoriser: SparseVectoriser, settings: Settings, top: int) -> list[str]:
+    """Top terms of the members by class-based TF-IDF (terms used by one member only rank last)."""
+    token_lists = [d.tokens(settings) for d in docs]
+    per_doc = [set(words) for words in token_lists]
+    tf: Counter[str] = Counter()
+    for words in token_lists:
+        tf.update(words)
+    if not tf:
+        return []
+    terms = sorted(tf)
+    idf = vectoriser.idf(vectoriser.counts([[t] for t in terms]).indices)
+    spread = Counter(t for words in per_doc for t in words)
+    total = sum(tf.values())
+    need_spread = 2 if len(docs) >= 3 else 1
+    scored = [(spread[t] >= need_spread, tf[t] / total * idf[k], t) for k, t in enumerate(terms)]
+    scored.sort(key=lambda item: (not item[0], -item[1], item[2]))
+    return [t for _, _, t in scored[:top]]
+
+
+def summarise(docs: Sequence[Doc], dense: np.ndarray, vectoriser: SparseVectoriser, settings: Settings) -> TopicSummary:
+    """Label, keywords, representative headline and centroid of one topic's members (row-aligned)."""
+    words = keywords(docs, vectoriser, settings, settings.topic_keywords)
+    centroid = dense.mean(axis=0)
+    norm = float(np.linalg.norm(centroid))
+    centroid = (centroid / norm if norm > 0 else centroid).astype(np.float32)
+    closeness = dense @ centroid
+    # Ties (identical syndicated copies) resolve to the earliest, then the smallest id: stable output.
+    order = sorted(range(len(docs)), key=lambda i: (-round(float(closeness[i]), 5), docs[i].published, docs[i].id))
+    return TopicSummary(
+        label=" · ".join(words[:LABEL_KEYWORDS]),
+        keywords=words,
+        representative_title=docs[order[0]].title if order else "",
+        centroid=centroid,
+        representative_ids=[docs[i].id for i in order[:REPRESENTATIVES]],
+    )
+
+
+def summarise_all(
+    window: Batch, rows_of: Mapping[int, Sequence[int]], vectoriser: SparseVectoriser, settings: Settings
+) -> dict[int, TopicSummary]:
+    """Summaries of several topics, each given by its rows in ``window``."""
+    out: dict[int, TopicSummary] = {}
+    for topic_id, rows in rows_of.items():
+        if rows:
+            idx = list(rows)
+            out[topic_id] = summarise([window.docs[i] for i in idx], window.dense[idx], vectoriser, settings)
+    return out
+
+
+@dataclass(frozen=True)
+class TopicStats:
+    article_count: int
+    outlets: list[str]
+    languages: list[str]
+    hourly_counts: dict[str, int]
+    first_hour: float
+    last_hour: float
+
+
+def stats(members: Batch) -> TopicStats:
+    """Size, distinct outlets and languages, and the per-hour growth curve of one topic."""
+    hourly = Counter(d.published.strftime("%Y-%m-%dT%H") for d in members.docs)
+    hours = [to_hours(d.published) for d in members.docs]
+    return TopicStats(
+        article_count=len(members),
+        outlets=distinct(d.outlet for d in members.docs),
+        languages=distinct(d.language for d in members.docs),
+        hourly_counts=dict(sorted(hourly.items())),
+        first_hour=min(hours, default=0.0),
+        last_hour=max(hours, default=0.0),
+    )

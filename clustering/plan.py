@@ -1,0 +1,112 @@
+"""One re-clustering as a plan: cluster the window, reconcile ids, summarise, list the changes.
+
+``plan_recluster`` is pure (a ``Window``, ``now`` and settings in; a ``ReclusterPlan`` out). The
+store edge (``jobs.recluster_now``) and the evaluation (``evaluate.py``) apply the same plan, one to
+the database, the other to memory — which is what makes the evaluation measure the real system.
+
+Articles the re-clustering leaves unassigned keep their topic when that topic has no successor
+(its story did not re-form as a cluster, but nothing else claims it either); articles of a topic
+merged away follow it to the survivor.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+
+from clustering.labels import summarise_all
+from clustering.recluster import cluster_window
+from clustering.reconcile import ClusterInfo, Reconciliation, reconcile
+from clustering.topics import LineageEvent, TopicSummary
+from clustering.window import Window
+from newsflow.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ReclusterPlan:
+    now: datetime
+    memberships: dict[str, int]  # the topic of every window article that has one afterwards
+    changed: dict[str, int]  # window articles whose topic is new or different
+    removed: list[str]  # window articles that no longer have a topic
+    reconciliation: Reconciliation
+    summaries: dict[int, TopicSummary]
+    events: list[LineageEvent]
+    touched: set[int]  # topics whose statistics must be recomputed
+    clusters: int
+    window_size: int = 0
+
+    @property
+    def unassigned(self) -> int:
+        return self.window_size - len(self.memberships)
+
+    def event_counts(self) -> dict[str, int]:
+        return dict(Counter(e.kind.value for e in self.events))
+
+
+def _clusters(window: Window, labels: np.ndarray) -> dict[int, ClusterInfo]:
+    rows: dict[int, list[int]] = defaultdict(list)
+    for i, c in enumerate(labels.tolist()):
+        if c >= 0:
+            rows[c].append(i)
+    out: dict[int, ClusterInfo] = {}
+    for c, idx in rows.items():
+        centroid = window.batch.dense[idx].mean(axis=0)
+        centroid /= max(float(np.linalg.norm(centroid)), 1e-12)
+        out[c] = ClusterInfo(
+            members=[window.batch.docs[i].id for i in idx],
+            last_seen=max(window.batch.docs[i].published for i in idx),
+            centroid=centroid,
+        )
+    return out
+
+
+def _final_memberships(window: Window, labels: np.ndarray, rec: Reconciliation) -> dict[str, int]:
+    continued = set(rec.topic_of_cluster.values())
+    final: dict[str, int] = {}
+    for doc, c in zip(window.batch.docs, labels.tolist(), strict=True):
+        if c >= 0:
+            final[doc.id] = rec.topic_of_cluster[c]
+            continue
+        prev = window.memberships.get(doc.id)
+        if prev is None:
+            continue
+        if prev in rec.merged_into:
+            final[doc.id] = rec.merged_into[prev]
+        elif prev not in continued:
+            final[doc.id] = prev
+    return final
+
+
+def plan_recluster(window: Window, now: datetime, settings: Settings, next_topic_id: int) -> ReclusterPlan:
+    """Re-cluster ``window`` and say what changes (see the module docstring)."""
+    labels = cluster_window(window.batch, settings)
+    clusters = _clusters(window, labels)
+    rec = reconcile(clusters, window.memberships, window.topics, now, settings, next_topic_id)
+    final = _final_memberships(window, labels, rec)
+    changed = {a: t for a, t in final.items() if window.memberships.get(a) != t}
+    removed = sorted(a for a in window.memberships if a not in final)
+    rows_of: dict[int, list[int]] = defaultdict(list)
+    index = {d.id: i for i, d in enumerate(window.batch.docs)}
+    for article_id, topic_id in final.items():
+        rows_of[topic_id].append(index[article_id])
+    summaries = summarise_all(window.batch, rows_of, window.vectoriser, settings)
+    events = [
+        dataclasses.replace(e, label=summaries[e.topic_id].label) if e.topic_id in summaries else e for e in rec.events
+    ]
+    touched = set(final.values()) | set(window.memberships.values()) | set(rec.status) | set(rec.merged_into.values())
+    plan = ReclusterPlan(
+        now=now, memberships=final, changed=changed, removed=removed, reconciliation=rec, summaries=summaries,
+        events=events, touched=touched, clusters=len(clusters), window_size=len(window.batch),
+    )  # fmt: skip
+    log.info(
+        "re-clustering plan: %d clusters, %d changed, %d removed, events %s",
+        plan.clusters, len(changed), len(removed), plan.event_counts(),
+    )  # fmt: skip
+    return plan

@@ -1,0 +1,187 @@
+"""Reconciliation: new clusters take over existing topic ids, and what happened becomes lineage.
+
+Each existing topic's *successor* is the new cluster holding most of its window members. Then, per
+cluster (largest first):
+
+* heir of one topic → keeps that id (``grew`` when it has more articles than at its last event;
+  ``revived`` when the topic had faded and new articles arrived);
+* heir of several topics → keeps the id with the largest overlap (ties: the oldest id) and the
+  others are ``merged`` into it (A+B→A, ``related=[B]``);
+* heir of none, but holding at least ``reconcile_split_share`` of a surviving topic's window
+  members → a new id ``split`` off that topic (A→A+C, an event on A with ``related=[C]``);
+* heir of none, and its centroid at least ``revive_threshold`` similar to a faded topic's → that
+  topic is ``revived``;
+* otherwise a new topic is ``born``.
+
+Active topics with no new article for ``topic_fade_hours`` are ``faded``. Pure: plain inputs and a
+passed-in ``now``; the caller applies the result to the store or to memory.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from clustering.topics import LineageEvent, TopicMeta, TopicStatus
+from newsflow.contracts import TopicEventKind as Kind
+from newsflow.settings import Settings
+
+
+@dataclass(frozen=True)
+class ClusterInfo:
+    """One new cluster: its window members, its newest publication time, its dense centroid."""
+
+    members: Sequence[str]
+    last_seen: datetime
+    centroid: np.ndarray | None = None
+
+
+@dataclass
+class Reconciliation:
+    topic_of_cluster: dict[int, int]
+    events: list[LineageEvent]
+    status: dict[int, TopicStatus]  # topics whose status changes
+    merged_into: dict[int, int]  # absorbed topic → survivor
+    new_topics: list[int]
+    next_topic_id: int
+    article_counts: dict[int, int] = field(default_factory=dict)  # estimated, for events
+
+
+def _successors(overlap: Mapping[int, Counter[int]], sizes: Mapping[int, int]) -> dict[int, int]:
+    """Topic → the cluster holding most of its window members (ties: larger cluster, then lower label)."""
+    best: dict[int, tuple[int, int, int]] = {}
+    for c, row in overlap.items():
+        for t, n in row.items():
+            key = (n, sizes[c], -c)
+            if t not in best or key > best[t]:
+                best[t] = key
+    return {t: -key[2] for t, key in best.items()}
+
+
+def reconcile(
+    clusters: Mapping[int, ClusterInfo],
+    previous: Mapping[str, int],
+    topics: Mapping[int, TopicMeta],
+    now: datetime,
+    settings: Settings,
+    next_topic_id: int,
+) -> Reconciliation:
+    """Map clusters to topic ids and list the lineage events (see the module docstring)."""
+    overlap: dict[int, Counter[int]] = {
+        c: Counter(previous[a] for a in info.members if previous.get(a) in topics) for c, info in clusters.items()
+    }
+    sizes = {c: len(info.members) for c, info in clusters.items()}
+    window_size: Counter[int] = Counter(t for t in previous.values() if t in topics)
+    outside = {t: max(meta.article_count - window_size[t], 0) for t, meta in topics.items()}
+    successor = _successors(overlap, sizes)
+    heirs: dict[int, list[int]] = defaultdict(list)
+    for t, c in successor.items():
+        heirs[c].append(t)
+
+    out = Reconciliation({}, [], {}, {}, [], next_topic_id)
+    splits: dict[int, list[int]] = defaultdict(list)
+    taken: set[int] = set()
+    for c in sorted(clusters, key=lambda k: (-sizes[k], k)):
+        info = clusters[c]
+        if heirs.get(c):
+            keeper = max(heirs[c], key=lambda t: (overlap[c][t], -t))
+            absorbed = sorted(t for t in heirs[c] if t != keeper)
+            count = sizes[c] + sum(outside[t] for t in heirs[c])
+            _keep(out, c, keeper, absorbed, count, info, topics[keeper], now)
+            taken.add(keeper)
+            continue
+        parent = _split_parent(overlap[c], window_size, successor, settings)
+        revived = None if parent is not None else _revivable(info, topics, taken, settings)
+        if revived is not None:
+            taken.add(revived)
+            out.topic_of_cluster[c] = revived
+            out.status[revived] = TopicStatus.ACTIVE
+            count = sizes[c] + outside[revived]
+            out.article_counts[revived] = count
+            out.events.append(LineageEvent(revived, Kind.REVIVED, now, count))
+            continue
+        new_id = out.next_topic_id
+        out.next_topic_id += 1
+        out.topic_of_cluster[c] = new_id
+        out.new_topics.append(new_id)
+        out.article_counts[new_id] = sizes[c]
+        if parent is not None:
+            splits[parent].append(new_id)
+        else:
+            out.events.append(LineageEvent(new_id, Kind.BORN, now, sizes[c]))
+    for parent, children in sorted(splits.items()):
+        count = out.article_counts.get(parent, topics[parent].article_count)
+        out.events.append(LineageEvent(parent, Kind.SPLIT, now, count, related=tuple(sorted(children))))
+    _fade(out, topics, successor, clusters, now, settings)
+    out.events.sort(key=lambda e: (e.topic_id, e.kind.value))
+    return out
+
+
+def _keep(
+    out: Reconciliation, c: int, keeper: int, absorbed: list[int], count: int, info: ClusterInfo,
+    meta: TopicMeta, now: datetime,
+) -> None:  # fmt: skip
+    out.topic_of_cluster[c] = keeper
+    out.article_counts[keeper] = count
+    for t in absorbed:
+        out.status[t] = TopicStatus.MERGED
+        out.merged_into[t] = keeper
+    if absorbed:
+        out.events.append(LineageEvent(keeper, Kind.MERGED, now, count, related=tuple(absorbed)))
+        if meta.status is TopicStatus.FADED and info.last_seen > meta.last_seen:
+            out.status[keeper] = TopicStatus.ACTIVE
+    elif meta.status is TopicStatus.FADED and info.last_seen > meta.last_seen:
+        out.status[keeper] = TopicStatus.ACTIVE
+        out.events.append(LineageEvent(keeper, Kind.REVIVED, now, count))
+    elif meta.status is TopicStatus.ACTIVE and count > meta.last_event_count:
+        out.events.append(LineageEvent(keeper, Kind.GREW, now, count))
+
+
+def _split_parent(
+    row: Counter[int], window_size: Mapping[int, int], successor: Mapping[int, int], settings: Settings
+) -> int | None:
+    """The surviving topic this heir-less cluster took a large enough share of, if any."""
+    best: tuple[float, int] | None = None
+    for t, n in row.items():
+        share = n / max(window_size[t], 1)
+        eligible = n >= 2 and share >= settings.reconcile_split_share and t in successor
+        if eligible and (best is None or (share, -t) > (best[0], -best[1])):
+            best = (share, t)
+    return best[1] if best else None
+
+
+def _revivable(info: ClusterInfo, topics: Mapping[int, TopicMeta], taken: set[int], settings: Settings) -> int | None:
+    if info.centroid is None:
+        return None
+    best: tuple[float, int] | None = None
+    for t, meta in topics.items():
+        if meta.status is not TopicStatus.FADED or meta.centroid is None or t in taken:
+            continue
+        sim = float(np.dot(info.centroid, meta.centroid))
+        if sim >= settings.revive_threshold and (best is None or sim > best[0]):
+            best = (sim, t)
+    return best[1] if best else None
+
+
+def _fade(
+    out: Reconciliation, topics: Mapping[int, TopicMeta], successor: Mapping[int, int],
+    clusters: Mapping[int, ClusterInfo], now: datetime, settings: Settings,
+) -> None:  # fmt: skip
+    """Active topics without a new article for ``topic_fade_hours`` fade (one event when they do)."""
+    cutoff = now - timedelta(hours=settings.topic_fade_hours)
+    for t, meta in topics.items():
+        if meta.status is not TopicStatus.ACTIVE or t in out.merged_into:
+            continue
+        c = successor.get(t)
+        last = meta.last_seen
+        if c is not None and out.topic_of_cluster.get(c) == t:
+            last = max(last, clusters[c].last_seen)
+        if last < cutoff:
+            out.status[t] = TopicStatus.FADED
+            # A late, old article may have grown it: fading is the news, not the growth.
+            out.events = [e for e in out.events if not (e.topic_id == t and e.kind is Kind.GREW)]
+            out.events.append(LineageEvent(t, Kind.FADED, now, out.article_counts.get(t, meta.article_count)))

@@ -1,0 +1,169 @@
+"""The representation every clustering stage shares: dense embedding + sparse TF-IDF + time.
+
+* dense: the title + lead embedded by the sentence-transformers model (``embed.py``);
+* sparse: TF-IDF over normalised, language-aware tokens (``text.py``), hashed into a fixed space so
+  a stream needs no growing vocabulary, with document frequencies counted as articles arrive;
+* time: the publication time, in hours since the epoch.
+
+Similarity is ``(dense_weight·cos_dense + sparse_weight·cos_sparse) · ½^(Δt / time_decay_hours)``:
+news about the same story shares both meaning and names, and close in time. All weights come
+from settings; nothing here reads the clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import HashingVectorizer
+
+from clustering.text import dense_text, detect_language, sparse_text, tokens
+from newsflow.settings import Settings
+
+
+@dataclass(frozen=True)
+class Doc:
+    """One article as the clustering stages see it: plain values, no Kafka or database types."""
+
+    id: str
+    title: str
+    body: str  # summary or lead of the content; may be empty (headline-only feeds)
+    published: datetime
+    outlet: str = ""
+    language: str | None = None
+    near_duplicate_of: str | None = None
+
+    def dense_text(self, settings: Settings) -> str:
+        return dense_text(self.title, self.body, settings.embedding_lead_chars)
+
+    def sparse_text(self, settings: Settings) -> str:
+        return sparse_text(self.title, self.body, settings.sparse_text_chars)
+
+    def tokens(self, settings: Settings) -> list[str]:
+        text = self.sparse_text(settings)
+        return tokens(text, self.language or detect_language(text))
+
+
+def to_hours(when: datetime) -> float:
+    return when.timestamp() / 3600.0
+
+
+def _identity(doc: list[str]) -> list[str]:
+    return doc
+
+
+class SparseVectoriser:
+    """Hashed TF-IDF with running document frequencies (a streaming ``TfidfVectorizer``).
+
+    ``observe`` counts documents into the frequencies; ``weigh`` turns raw counts into
+    sublinear-TF × smoothed-IDF rows of unit length, with the frequencies as they are now.
+    """
+
+    def __init__(self, n_features: int) -> None:
+        self.n_features = n_features
+        self.df = np.zeros(n_features, dtype=np.int64)
+        self.n_docs = 0
+        self._hasher = HashingVectorizer(
+            analyzer=_identity, n_features=n_features, alternate_sign=False, norm=None, dtype=np.float32
+        )
+
+    def counts(self, token_lists: Sequence[list[str]]) -> sp.csr_matrix:
+        if not token_lists:
+            return sp.csr_matrix((0, self.n_features), dtype=np.float32)
+        return sp.csr_matrix(self._hasher.transform(token_lists))
+
+    def term_index(self, term: str) -> int:
+        return int(self.counts([[term]]).indices[0])
+
+    def observe(self, counts: sp.csr_matrix, sign: int = 1) -> None:
+        """Add (or with ``sign=-1`` remove) documents to the document frequencies."""
+        present = counts.copy()
+        present.data[:] = 1
+        self.df += sign * np.asarray(present.sum(axis=0), dtype=np.int64).ravel()
+        self.n_docs += sign * counts.shape[0]
+
+    def idf(self, indices: np.ndarray | None = None) -> np.ndarray:
+        df = self.df if indices is None else self.df[indices]
+        return np.log((1.0 + self.n_docs) / (1.0 + df)) + 1.0
+
+    def weigh(self, counts: sp.csr_matrix) -> sp.csr_matrix:
+        weighted = counts.astype(np.float32, copy=True)
+        weighted.data = (1.0 + np.log(weighted.data)) * self.idf(weighted.indices).astype(np.float32)
+        return _l2_rows(weighted)
+
+
+def _l2_rows(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    if matrix.shape[0] == 0:
+        return sp.csr_matrix(matrix)
+    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    return sp.csr_matrix(sp.diags(1.0 / norms).astype(np.float32) @ matrix)
+
+
+@dataclass
+class Batch:
+    """Representations of a list of docs, row-aligned."""
+
+    docs: list[Doc]
+    dense: np.ndarray  # (n, d) float32, unit rows
+    sparse: sp.csr_matrix  # (n, F) float32, unit rows (or empty rows for docs without content words)
+    hours: np.ndarray  # (n,) float64
+    counts: sp.csr_matrix  # raw term counts, kept so frequencies can be recomputed
+
+    def __len__(self) -> int:
+        return len(self.docs)
+
+    def row(self, i: int) -> Batch:
+        return self.select([i])
+
+    def select(self, rows: Sequence[int]) -> Batch:
+        idx = list(rows)
+        return Batch(
+            docs=[self.docs[i] for i in idx],
+            dense=self.dense[idx],
+            sparse=self.sparse[idx],
+            hours=self.hours[idx],
+            counts=self.counts[idx],
+        )
+
+
+def represent(
+    docs: Sequence[Doc], dense: np.ndarray, vectoriser: SparseVectoriser, settings: Settings, *, observe: bool = True
+) -> Batch:
+    """Build a ``Batch`` from docs and their embeddings; ``observe`` counts them into the frequencies."""
+    counts = vectoriser.counts([d.tokens(settings) for d in docs])
+    if observe:
+        vectoriser.observe(counts)
+    return Batch(
+        docs=list(docs),
+        dense=np.atleast_2d(np.asarray(dense, dtype=np.float32)),
+        sparse=vectoriser.weigh(counts),
+        hours=np.array([to_hours(d.published) for d in docs], dtype=np.float64),
+        counts=counts,
+    )
+
+
+@dataclass(frozen=True)
+class SimilarityWeights:
+    dense: float
+    sparse: float
+    decay_hours: float
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SimilarityWeights:
+        return cls(settings.dense_weight, settings.sparse_weight, settings.time_decay_hours)
+
+    def combine(self, dense_sim: np.ndarray, sparse_sim: np.ndarray, gap_hours: np.ndarray) -> np.ndarray:
+        """Weighted dense + sparse similarity, halved every ``decay_hours`` of time gap."""
+        base = self.dense * dense_sim + self.sparse * sparse_sim
+        if self.decay_hours <= 0:
+            return np.asarray(base)
+        return np.asarray(base * np.power(0.5, np.maximum(gap_hours, 0.0) / self.decay_hours))
+
+
+def gap_to_span(hours: float | np.ndarray, first: np.ndarray, last: np.ndarray) -> np.ndarray:
+    """Hours from a time to the span [first, last] of each topic (0 inside it)."""
+    return np.maximum(np.maximum(first - hours, hours - last), 0.0)

@@ -1,0 +1,116 @@
+"""Text normalisation for the sparse representation and the labels: tokens, stop words, language.
+
+Tokens are lower-cased words with possessives and plain plurals folded ("Carney's" → "carney",
+"talks" → "talk"), so headlines that name the same people and things share terms. Stop words
+are language-aware (English and German built in); an article without a language tag gets the
+language whose stop words it uses most, which is cheap and good enough to pick a stop list.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import unicodedata
+from collections.abc import Iterable
+
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+# Words that carry no story identity in news text, beyond the generic English list.
+_NEWS_EN = frozenset(
+    """
+    said says say new news update updated video photos watch live report reports year years day days
+    week weeks today yesterday tomorrow time just like make makes way could would should may might will
+    mr mrs ms according also one two three first last
+    """.split()  # noqa: SIM905 - a word list reads better as text
+)
+
+GERMAN_STOP_WORDS = frozenset(
+    """
+    aber alle allem allen aller alles als also am an ander andere anderem anderen anderer anderes auch
+    auf aus bei beim bin bis bist da dabei damit dann das dass dasselbe dazu dein deine dem den denn der
+    derer des dessen dich die dies diese dieselbe diesem diesen dieser dieses dir doch dort du durch ein
+    eine einem einen einer eines einig einige einigem einigen einiger einiges einmal er es etwas euch
+    euer eure für gegen gewesen hab habe haben hat hatte hatten hier hin hinter ich ihm ihn ihnen ihr
+    ihre ihrem ihren ihrer ihres im in indem ins ist jede jedem jeden jeder jedes jene jenem jenen jener
+    jenes jetzt kann kein keine keinem keinen keiner keines können könnte machen man manche manchem
+    manchen mancher manches mein meine mich mir mit muss musste nach nicht nichts noch nun nur ob oder
+    ohne sehr sein seine seinem seinen seiner seines selbst sich sie sind so solche soll sollte sondern
+    sonst über um und uns unser unsere unter viel vom von vor war waren warst was weg weil weiter welche
+    welchem welchen welcher welches wenn werde werden wie wieder will wir wird wirst wo wollen wollte
+    würde würden zu zum zur zwar zwischen sagte sagt neue neuen heute gestern mehr schon seit beim wurde
+    wurden worden bereits sowie laut jahr jahren prozent
+    """.split()  # noqa: SIM905 - a word list reads better as text
+)
+
+STOP_WORDS: dict[str, frozenset[str]] = {
+    "en": frozenset(ENGLISH_STOP_WORDS) | _NEWS_EN,
+    "de": GERMAN_STOP_WORDS,
+}
+_ALL_STOP_WORDS = frozenset().union(*STOP_WORDS.values())
+
+# A word: letters/digits, allowing inner apostrophes, hyphens and dots ("U.S.", "Jos.").
+_WORD = re.compile(r"\w+(?:['.\-]\w+)*", re.UNICODE)
+_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'", "´": "'"})
+
+
+def normalise(text: str) -> str:
+    """NFKC, unified apostrophes, lower case: the form every token is taken from."""
+    return unicodedata.normalize("NFKC", text).translate(_APOSTROPHES).lower()
+
+
+def detect_language(text: str, default: str | None = None) -> str | None:
+    """The built-in language whose stop words the text uses most, or ``default`` if none stands out."""
+    words = _WORD.findall(normalise(text))
+    if not words:
+        return default
+    hits = {lang: sum(1 for w in words if w in stops) for lang, stops in STOP_WORDS.items()}
+    lang, best = max(hits.items(), key=lambda item: item[1])
+    runner_up = max((v for k, v in hits.items() if k != lang), default=0)
+    return lang if best >= 2 and best > runner_up else default
+
+
+def _fold(word: str) -> str:
+    word = word.replace(".", "") if len(word) <= 6 else word  # "u.s." → "us", keeps "2.5" readable-ish
+    if word.endswith("'s"):
+        word = word[:-2]
+    word = word.strip("'-")
+    # Plain English plurals only; the rest stays as written so names are not mangled.
+    if len(word) > 4 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        word = word[:-1]
+    return word
+
+
+def tokens(text: str, language: str | None = None) -> list[str]:
+    """Content words of ``text``: normalised, folded, stop words of its language (or all known) removed."""
+    return list(_tokens(text, language))
+
+
+@functools.lru_cache(maxsize=50_000)  # the window is re-tokenised by every re-clustering and label
+def _tokens(text: str, language: str | None) -> tuple[str, ...]:
+    stops = STOP_WORDS.get((language or "")[:2].lower(), _ALL_STOP_WORDS)
+    out: list[str] = []
+    for raw in _WORD.findall(normalise(text)):
+        if raw in stops:
+            continue
+        word = _fold(raw)
+        # "U.S." folds to "us" and stays: only an undotted "us" is the pronoun.
+        if len(word) < 2 or (word in stops and "." not in raw) or (word.isdigit() and len(word) < 4):
+            continue
+        out.append(word)
+    return tuple(out)
+
+
+def sparse_text(title: str, body: str, limit: int) -> str:
+    """The text the sparse representation reads: the title, then the body up to ``limit`` characters."""
+    return f"{title}\n{body}"[:limit] if body else title[:limit]
+
+
+def dense_text(title: str, body: str, lead_chars: int) -> str:
+    """Title plus lead, the text embedded by the dense model (same shape as ``ArticleRecord``'s)."""
+    lead = body[:lead_chars].strip()
+    return f"{title}. {lead}".strip() if lead else title.strip()
+
+
+def distinct(values: Iterable[str | None]) -> list[str]:
+    """Sorted distinct non-empty values (outlets, languages) for topic statistics."""
+    return sorted({v for v in values if v})

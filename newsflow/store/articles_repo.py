@@ -1,0 +1,153 @@
+"""Articles in the store: revision-aware idempotent upserts, and the recent window for clustering.
+
+Every write is ``INSERT ... ON CONFLICT`` on the article id. A record only replaces the stored row
+when its ``revision`` is higher, so replaying the same Kafka messages changes nothing, and an
+older revision arriving late never overwrites a newer one. ``upsert`` is also the write primitive
+of the other clustering repositories (topics, lineage, embeddings).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Table, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from clustering.represent import Doc
+from newsflow.contracts import ArticleRecord
+from newsflow.store.schema import articles
+
+# Bound parameters per statement stay well under SQLite's limit (32766) and PostgreSQL's (65535).
+_MAX_PARAMS = 20_000
+_ID_CHUNK = 500
+
+
+def chunked(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), max(size, 1)):
+        yield items[start : start + size]
+
+
+def upsert(
+    conn: Connection,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    keys: Sequence[str],
+    update_cols: Sequence[str] = (),
+    where: Callable[[Any], ColumnElement[bool]] | None = None,
+) -> None:
+    """Insert ``rows``; on a key conflict update ``update_cols`` (where ``where(excluded)`` holds) or skip."""
+    if not rows:
+        return
+    insert = sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert
+    for part in chunked(rows, _MAX_PARAMS // max(len(rows[0]), 1)):
+        stmt = insert(table).values(list(part))
+        if update_cols:
+            stmt = stmt.on_conflict_do_update(
+                index_elements=list(keys),
+                set_={c: stmt.excluded[c] for c in update_cols},
+                where=where(stmt.excluded) if where else None,
+            )
+        else:
+            stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
+        conn.execute(stmt)
+
+
+def article_row(record: ArticleRecord, stored_at: datetime) -> dict[str, Any]:
+    return {
+        "id": record.id,
+        "url": record.url,
+        "title": record.title,
+        "summary": record.summary,
+        "content": record.content,
+        "published_at": record.published,
+        "published_is_fallback": record.published_is_fallback,
+        "fetched_at": record.fetched,
+        "language": record.language,
+        "outlet": record.outlet,
+        "feed_name": record.feed,
+        "guid": record.guid,
+        "revision": record.revision,
+        "content_hash": record.content_hash,
+        "near_duplicate_of": record.near_duplicate_of,
+        "stored_at": stored_at,
+    }
+
+
+_UPDATABLE = [c.name for c in articles.columns if c.name != "id"]
+
+
+def stored_revisions(conn: Connection, ids: Iterable[str]) -> dict[str, int]:
+    """Revision stored for each of ``ids`` that exists."""
+    found: dict[str, int] = {}
+    for part in chunked(sorted(set(ids)), _ID_CHUNK):
+        rows = conn.execute(select(articles.c.id, articles.c.revision).where(articles.c.id.in_(part)))
+        found.update({r.id: r.revision for r in rows})
+    return found
+
+
+def upsert_articles(conn: Connection, records: Sequence[ArticleRecord], stored_at: datetime) -> None:
+    """Insert new articles and replace stored ones only by a higher revision (idempotent)."""
+    latest: dict[str, ArticleRecord] = {}
+    for rec in records:  # the same id twice in one batch: keep the highest revision
+        if rec.id not in latest or rec.revision > latest[rec.id].revision:
+            latest[rec.id] = rec
+    rows = [article_row(r, stored_at) for r in latest.values()]
+    upsert(conn, articles, rows, ["id"], _UPDATABLE, where=lambda ex: articles.c.revision < ex.revision)
+
+
+def doc_from_row(row: Any) -> Doc:
+    return Doc(
+        id=row.id,
+        title=row.title,
+        body=row.summary or row.content or "",
+        published=row.published_at,
+        outlet=row.outlet,
+        language=row.language,
+        near_duplicate_of=row.near_duplicate_of,
+    )
+
+
+def doc_from_record(record: ArticleRecord) -> Doc:
+    return Doc(
+        id=record.id,
+        title=record.title,
+        body=record.summary or record.content,
+        published=record.published,
+        outlet=record.outlet,
+        language=record.language,
+        near_duplicate_of=record.near_duplicate_of,
+    )
+
+
+_DOC_COLUMNS = (
+    articles.c.id,
+    articles.c.title,
+    articles.c.summary,
+    articles.c.content,
+    articles.c.published_at,
+    articles.c.outlet,
+    articles.c.language,
+    articles.c.near_duplicate_of,
+)
+
+
+def window_docs(conn: Connection, since: datetime, until: datetime | None = None) -> list[Doc]:
+    """Articles published in ``[since, until]``, oldest first (ties by id, so the order is stable)."""
+    query = select(*_DOC_COLUMNS).where(articles.c.published_at >= since)
+    if until is not None:
+        query = query.where(articles.c.published_at <= until)
+    rows = conn.execute(query.order_by(articles.c.published_at, articles.c.id))
+    return [doc_from_row(r) for r in rows]
+
+
+def docs_by_id(conn: Connection, ids: Iterable[str]) -> list[Doc]:
+    out: list[Doc] = []
+    for part in chunked(sorted(set(ids)), _ID_CHUNK):
+        out.extend(doc_from_row(r) for r in conn.execute(select(*_DOC_COLUMNS).where(articles.c.id.in_(part))))
+    return out
+
+
+def count_articles(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).select_from(articles)).scalar_one())

@@ -1,0 +1,238 @@
+"""Topics and memberships in the store: ids, status, summaries, statistics, and the CLI's listing.
+
+Topic rows are created by the clusterer with ids it chose (stable ints); everything else about a
+topic — counts, outlets, languages, hourly counts, first/last seen — is recomputed here from its
+members, so a statistic can never drift from the memberships. Also the ``job_runs`` bookkeeping of
+the re-clustering job, which workers read to notice that topics changed under them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Connection, delete, func, select, update
+
+from clustering.text import distinct
+from clustering.topics import TopicMeta, TopicStatus, TopicSummary
+from newsflow.store.articles_repo import chunked, upsert
+from newsflow.store.embeddings_repo import from_bytes, to_bytes
+from newsflow.store.schema import articles, job_runs, lineage_events, topic_memberships, topics
+
+log = logging.getLogger(__name__)
+_ID_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class Membership:
+    article_id: str
+    topic_id: int
+    similarity: float | None
+    method: str  # online | recluster
+
+
+# --- ids and state --------------------------------------------------------------------------------
+
+
+def max_topic_id(conn: Connection) -> int:
+    return int(conn.execute(select(func.coalesce(func.max(topics.c.id), 0))).scalar_one())
+
+
+def _last_event_counts(conn: Connection) -> dict[int, int]:
+    latest = (
+        select(lineage_events.c.topic_id, func.max(lineage_events.c.id).label("last_id"))
+        .group_by(lineage_events.c.topic_id)
+        .subquery()
+    )
+    rows = conn.execute(
+        select(lineage_events.c.topic_id, lineage_events.c.article_count).join(
+            latest, lineage_events.c.id == latest.c.last_id
+        )
+    )
+    return {r.topic_id: r.article_count for r in rows}
+
+
+def load_topics(conn: Connection, statuses: Iterable[TopicStatus] | None = None) -> dict[int, TopicMeta]:
+    """Topics (by default all but merged ones) with what reconciliation needs."""
+    wanted = [s.value for s in (statuses or (TopicStatus.ACTIVE, TopicStatus.FADED))]
+    event_counts = _last_event_counts(conn)
+    rows = conn.execute(select(topics).where(topics.c.status.in_(wanted)).order_by(topics.c.id))
+    out: dict[int, TopicMeta] = {}
+    for r in rows:
+        centroid = from_bytes(r.centroid, len(r.centroid) // 4) if r.centroid else None
+        out[r.id] = TopicMeta(
+            id=r.id,
+            status=TopicStatus(r.status),
+            first_seen=r.first_seen,
+            last_seen=r.last_seen,
+            article_count=r.article_count,
+            last_event_count=event_counts.get(r.id, 0),
+            merged_into=r.merged_into,
+            centroid=centroid,
+        )
+    return out
+
+
+def window_memberships(conn: Connection, since: datetime) -> dict[str, int]:
+    """Topic of every article published since ``since`` that has one."""
+    query = (
+        select(topic_memberships.c.article_id, topic_memberships.c.topic_id)
+        .join(articles, articles.c.id == topic_memberships.c.article_id)
+        .where(articles.c.published_at >= since)
+    )
+    return {r.article_id: r.topic_id for r in conn.execute(query)}
+
+
+def memberships_of(conn: Connection, article_ids: Iterable[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for part in chunked(sorted(set(article_ids)), _ID_CHUNK):
+        query = select(topic_memberships.c.article_id, topic_memberships.c.topic_id).where(
+            topic_memberships.c.article_id.in_(part)
+        )
+        found.update({r.article_id: r.topic_id for r in conn.execute(query)})
+    return found
+
+
+# --- writes -----------------------------------------------------------------------------------------
+
+
+def create_topics(conn: Connection, topic_ids: Iterable[int], at: datetime) -> None:
+    """Rows for new topic ids (statistics follow from ``refresh_stats``).
+
+    A plain INSERT on purpose: if another writer (a second worker, the re-clustering) took one of
+    the ids meanwhile, the transaction fails with ``IntegrityError`` and the caller retries with
+    fresh state, instead of two stories silently sharing one topic.
+    """
+    rows = [
+        {"id": t, "label": "", "keywords": [], "representative_title": "", "representative_ids": [],
+         "status": TopicStatus.ACTIVE.value, "first_seen": at, "last_seen": at, "article_count": 0,
+         "outlet_count": 0, "outlets": [], "languages": [], "hourly_counts": {}, "updated_at": at}
+        for t in sorted(set(topic_ids))
+    ]  # fmt: skip
+    if rows:
+        conn.execute(topics.insert(), rows)
+
+
+def write_memberships(conn: Connection, members: Sequence[Membership], at: datetime) -> None:
+    rows = [
+        {"article_id": m.article_id, "topic_id": m.topic_id, "similarity": m.similarity, "method": m.method,
+         "assigned_at": at}
+        for m in members
+    ]  # fmt: skip
+    upsert(conn, topic_memberships, rows, ["article_id"], ["topic_id", "similarity", "method", "assigned_at"])
+
+
+def delete_memberships(conn: Connection, article_ids: Iterable[str]) -> None:
+    for part in chunked(sorted(set(article_ids)), _ID_CHUNK):
+        conn.execute(delete(topic_memberships).where(topic_memberships.c.article_id.in_(part)))
+
+
+def move_members(conn: Connection, from_topic: int, to_topic: int, at: datetime) -> None:
+    """All members of ``from_topic`` (also those outside the window) now belong to ``to_topic``."""
+    conn.execute(
+        update(topic_memberships)
+        .where(topic_memberships.c.topic_id == from_topic)
+        .values(topic_id=to_topic, method="recluster", assigned_at=at)
+    )
+
+
+def set_status(
+    conn: Connection, topic_id: int, status: TopicStatus, at: datetime, merged_into: int | None = None
+) -> None:
+    conn.execute(
+        update(topics)
+        .where(topics.c.id == topic_id)
+        .values(status=status.value, merged_into=merged_into, updated_at=at)
+    )
+
+
+def save_summaries(conn: Connection, summaries: Mapping[int, TopicSummary], at: datetime) -> None:
+    for topic_id, s in summaries.items():
+        values: dict[str, Any] = {
+            "label": s.label,
+            "keywords": list(s.keywords),
+            "representative_title": s.representative_title,
+            "representative_ids": list(s.representative_ids),
+            "updated_at": at,
+        }
+        if s.centroid is not None:
+            values["centroid"] = to_bytes(s.centroid)
+        conn.execute(update(topics).where(topics.c.id == topic_id).values(**values))
+
+
+def refresh_stats(conn: Connection, topic_ids: Iterable[int], at: datetime) -> None:
+    """Recompute counts, outlets, languages, per-hour counts and first/last seen from the members."""
+    ids = sorted(set(topic_ids))
+    members: dict[int, list[Any]] = defaultdict(list)
+    for part in chunked(ids, _ID_CHUNK):
+        query = (
+            select(topic_memberships.c.topic_id, articles.c.published_at, articles.c.outlet, articles.c.language)
+            .join(articles, articles.c.id == topic_memberships.c.article_id)
+            .where(topic_memberships.c.topic_id.in_(part))
+        )
+        for row in conn.execute(query):
+            members[row.topic_id].append(row)
+    for topic_id in ids:
+        rows = members.get(topic_id, [])
+        values: dict[str, Any] = {"article_count": len(rows), "updated_at": at}
+        if rows:
+            outlets = distinct(r.outlet for r in rows)
+            hourly = Counter(r.published_at.strftime("%Y-%m-%dT%H") for r in rows)
+            values |= {
+                "outlets": outlets,
+                "outlet_count": len(outlets),
+                "languages": distinct(r.language for r in rows),
+                "hourly_counts": dict(sorted(hourly.items())),
+                "first_seen": min(r.published_at for r in rows),
+                "last_seen": max(r.published_at for r in rows),
+            }
+        conn.execute(update(topics).where(topics.c.id == topic_id).values(**values))
+
+
+# --- reads for people -------------------------------------------------------------------------------
+
+
+def list_topics(
+    conn: Connection, limit: int = 20, min_size: int = 2, statuses: Sequence[str] = ("active",)
+) -> list[dict[str, Any]]:
+    """Topics with at least ``min_size`` articles, most recently active first."""
+    query = (
+        select(topics)
+        .where(topics.c.article_count >= min_size, topics.c.status.in_(list(statuses)))
+        .order_by(topics.c.last_seen.desc(), topics.c.article_count.desc(), topics.c.id)
+        .limit(limit)
+    )
+    out = []
+    for r in conn.execute(query):
+        row = dict(r._mapping)
+        row.pop("centroid", None)
+        out.append(row)
+    return out
+
+
+def topic_centroids(conn: Connection, topic_ids: Iterable[int]) -> dict[int, np.ndarray]:
+    out: dict[int, np.ndarray] = {}
+    for part in chunked(sorted(set(topic_ids)), _ID_CHUNK):
+        for r in conn.execute(select(topics.c.id, topics.c.centroid).where(topics.c.id.in_(part))):
+            if r.centroid:
+                out[r.id] = from_bytes(r.centroid, len(r.centroid) // 4)
+    return out
+
+
+# --- job bookkeeping --------------------------------------------------------------------------------
+
+
+def record_job_run(conn: Connection, job: str, at: datetime, details: Mapping[str, Any]) -> None:
+    upsert(
+        conn, job_runs, [{"job": job, "last_run_at": at, "details": dict(details)}], ["job"], ["last_run_at", "details"]
+    )
+
+
+def last_job_run(conn: Connection, job: str) -> tuple[datetime, dict[str, Any]] | None:
+    row = conn.execute(select(job_runs).where(job_runs.c.job == job)).first()
+    return (row.last_run_at, dict(row.details or {})) if row else None

@@ -1,0 +1,67 @@
+"""Small, real story-labelled headlines (UCI News Aggregator, public domain) and record builders for tests."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+
+from newsflow.contracts import ArticleRecord
+
+T0 = datetime(2025, 2, 13, 8, 0, tzinfo=UTC)
+
+STORIES: dict[str, list[str]] = {
+    "unicredit": [
+        "Unicredit posts 14 bn euro loss for 2013",
+        "Italy's UniCredit posts record $19 bln loss after writedowns",
+        "UniCredit shocks with 14 billion euro balance sheet clean-up",
+        "UniCredit in stunning $21B loss, plans turnaround",
+        "UniCredit Posts Record Loss, Plans 8500 Job Cuts; Share Climb",
+    ],
+    "sac": [
+        "SAC Capital to rename as Point72 Asset Management, memo says",
+        "SAC Capital takes new name after insider scandal",
+        "Steve Cohen renames fund Point72 Asset Management",
+        "SAC Capital Starts Anew as Point72",
+        "SAC Renames Itself Point72",
+    ],
+    "flappy": [
+        "Flappy Bird could return, creator says",
+        "Flappy Bird may rise again, creator says",
+        "Flappy Bird creator may ressurect his game",
+        "Flappy Bird May Just Come Back to Stores - Developer",
+        "'Flappy Bird' maker says that he's thinking about re-releasing the game",
+    ],
+}
+OUTLETS = ["reuters.com", "bbc.co.uk", "welt.de", "cnn.com", "ft.com"]
+
+
+def record(article_id: str, title: str, published: datetime = T0, *, summary: str = "", revision: int = 1,
+           outlet: str = "reuters.com", near_duplicate_of: str | None = None) -> ArticleRecord:  # fmt: skip
+    digest = hashlib.sha256(f"{title}\n{summary}".encode()).hexdigest()
+    return ArticleRecord(
+        id=article_id,
+        url=f"https://{outlet}/{article_id}",
+        title=title,
+        summary=summary,
+        published=published,
+        fetched=published + timedelta(minutes=5),
+        language="en",
+        outlet=outlet,
+        feed=f"{outlet}-main",
+        revision=revision,
+        content_hash=digest,
+        near_duplicate_of=near_duplicate_of,
+    )
+
+
+def story_records(start: datetime = T0, spacing_min: int = 7) -> list[ArticleRecord]:
+    """The stories interleaved in time (round robin), ids like ``flappy-2``."""
+    out: list[ArticleRecord] = []
+    rank = 0
+    for k in range(max(len(v) for v in STORIES.values())):
+        for story, titles in STORIES.items():
+            if k < len(titles):
+                when = start + timedelta(minutes=spacing_min * rank)
+                out.append(record(f"{story}-{k}", titles[k], when, outlet=OUTLETS[k % len(OUTLETS)]))
+                rank += 1
+    return out

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+import pytest
+
+from clustering.assign import OnlineClusterer
+from clustering.represent import Batch, Doc, SparseVectoriser, represent
+from newsflow.settings import Settings
+from tests.unit.clustering.stories import T0
+
+DIM = 8
+
+
+@pytest.fixture
+def cfg() -> Settings:
+    return Settings(
+        sparse_features=2**12, dense_weight=1.0, sparse_weight=0.0, time_decay_hours=0.0,
+        assign_threshold=0.8, seed_threshold=0.9, assign_candidates=4,
+    )  # fmt: skip
+
+
+def unit(*values: float) -> np.ndarray:
+    v = np.zeros(DIM, dtype=np.float32)
+    v[: len(values)] = values
+    return v / np.linalg.norm(v)
+
+
+def batch(cfg: Settings, vec: SparseVectoriser, items: list[tuple[str, np.ndarray]], **doc: object) -> Batch:
+    docs = [Doc(i, f"title {i}", "", T0 + timedelta(minutes=k), **doc) for k, (i, _) in enumerate(items)]  # type: ignore[arg-type]
+    return represent(docs, np.stack([v for _, v in items]), vec, cfg)
+
+
+def test_pair_of_similar_unassigned_articles_starts_a_topic(cfg: Settings) -> None:
+    vec = SparseVectoriser(cfg.sparse_features)
+    oc = OnlineClusterer(cfg, DIM, next_topic_id=7)
+    a = oc.learn_many(batch(cfg, vec, [("a1", unit(1, 0)), ("b1", unit(0, 1)), ("a2", unit(1, 0.1))]))
+    assert [x.topic_id for x in a] == [None, None, 7]
+    assert a[2].created and a[2].partner == "a1"
+    assert oc.member_of == {"a1": 7, "a2": 7} and len(oc.pool) == 1
+
+
+def test_article_joins_best_topic_above_threshold_else_waits(cfg: Settings) -> None:
+    vec = SparseVectoriser(cfg.sparse_features)
+    oc = OnlineClusterer(cfg, DIM)
+    oc.add_topic(1, batch(cfg, vec, [("a1", unit(1, 0)), ("a2", unit(1, 0.05))]))
+    oc.add_topic(2, batch(cfg, vec, [("b1", unit(0, 1)), ("b2", unit(0.05, 1))]))
+    new = batch(cfg, vec, [("b3", unit(0.1, 1)), ("x", unit(1, 1))])
+    before = oc.predict_many(new)
+    assert [p.topic_id for p in before] == [2, None] and 0.6 < before[1].similarity < 0.8
+    assert oc.topics.size(2) == 2  # predicting changed nothing
+    learned = oc.learn_many(new)
+    assert [x.topic_id for x in learned] == [2, None]
+    assert oc.topics.size(2) == 3 and "x" in oc.pool.slot_of
+
+
+def test_learning_the_same_article_twice_changes_nothing(cfg: Settings) -> None:
+    vec = SparseVectoriser(cfg.sparse_features)
+    oc = OnlineClusterer(cfg, DIM)
+    oc.add_topic(1, batch(cfg, vec, [("a1", unit(1, 0)), ("a2", unit(1, 0.05))]))
+    again = batch(cfg, vec, [("a2", unit(1, 0.05))])
+    assert oc.learn_one(again, 0).topic_id == 1
+    assert oc.topics.size(1) == 2
+
+
+def test_syndicated_copy_follows_its_original(cfg: Settings) -> None:
+    vec = SparseVectoriser(cfg.sparse_features)
+    oc = OnlineClusterer(cfg, DIM)
+    oc.add_topic(3, batch(cfg, vec, [("a1", unit(1, 0)), ("a2", unit(1, 0.05))]))
+    copy = batch(cfg, vec, [("c", unit(0, 1))], near_duplicate_of="a1")
+    assert oc.learn_one(copy, 0).topic_id == 3
+
+
+def test_many_topics_grow_the_index_and_search_stays_exact(cfg: Settings) -> None:
+    rng = np.random.default_rng(0)
+    vec = SparseVectoriser(cfg.sparse_features)
+    oc = OnlineClusterer(cfg, 64)
+    centres = rng.normal(size=(600, 64)).astype(np.float32)
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    for t, c in enumerate(centres):
+        docs = [Doc(f"{t}-{k}", "t", "", T0) for k in range(2)]
+        oc.add_topic(t + 1, represent(docs, np.stack([c, c]), vec, cfg))
+    oc.remove_topic(5)
+    probe = represent([Doc("p", "t", "", T0)], centres[[41]], vec, cfg)
+    assert oc.predict_one(probe, 0).topic_id == 42
+    assert len(oc.topics) == 599 and 5 not in oc.topics

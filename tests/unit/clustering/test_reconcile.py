@@ -1,0 +1,105 @@
+"""Lineage: a scripted stream where two stories merge, one splits, topics fade and come back."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+
+from clustering.reconcile import ClusterInfo, Reconciliation, reconcile
+from clustering.topics import TopicMeta, TopicStatus
+from newsflow.settings import Settings
+from tests.unit.clustering.stories import T0
+
+SETTINGS = Settings(reconcile_split_share=0.3, topic_fade_hours=48, revive_threshold=0.8)
+
+
+def unit(i: int) -> np.ndarray:
+    v = np.zeros(4, dtype=np.float32)
+    v[i] = 1.0
+    return v
+
+
+def cluster(members: list[str], hours: float, direction: int) -> ClusterInfo:
+    return ClusterInfo(members=members, last_seen=T0 + timedelta(hours=hours), centroid=unit(direction))
+
+
+def apply(rec: Reconciliation, clusters: dict[int, ClusterInfo], topics: dict[int, TopicMeta]) -> dict[str, int]:
+    """What the store does with a reconciliation (enough of it for the next step)."""
+    members = {a: rec.topic_of_cluster[c] for c, info in clusters.items() for a in info.members}
+    for c, info in clusters.items():
+        t = rec.topic_of_cluster[c]
+        meta = topics.setdefault(t, TopicMeta(t, TopicStatus.ACTIVE, info.last_seen, info.last_seen))
+        meta.last_seen = max(meta.last_seen, info.last_seen)
+        meta.article_count = sum(1 for x in members.values() if x == t)
+        meta.centroid = info.centroid
+    for t, status in rec.status.items():
+        topics[t].status = status
+    for e in rec.events:
+        topics[e.topic_id].last_event_count = e.article_count
+    return members
+
+
+def kinds(rec: Reconciliation) -> set[tuple[int, str, tuple[int, ...]]]:
+    return {(e.topic_id, e.kind.value, e.related) for e in rec.events}
+
+
+def test_two_stories_merge_and_one_splits_with_exactly_those_events() -> None:
+    topics: dict[int, TopicMeta] = {}
+    a = [f"a{i}" for i in range(5)]
+    b = [f"b{i}" for i in range(4)]
+    c = [f"c{i}" for i in range(6)]
+    first = {0: cluster(a, 1, 0), 1: cluster(b, 1, 1), 2: cluster(c, 1, 2)}
+    rec1 = reconcile(first, {}, topics, T0 + timedelta(hours=1), SETTINGS, next_topic_id=10)
+    assert kinds(rec1) == {(10, "born", ()), (11, "born", ()), (12, "born", ())}
+    members = apply(rec1, first, topics)
+    ta, tb, tc = members["a0"], members["b0"], members["c0"]
+
+    now = T0 + timedelta(hours=3)
+    second = {
+        0: cluster([*a, *b, "a5"], 3, 0),  # the two stories became one
+        1: cluster([*c[:3], "c6"], 3, 2),  # and one story split in two
+        2: cluster([*c[3:], "c7"], 3, 3),
+    }
+    rec2 = reconcile(second, members, topics, now, SETTINGS, next_topic_id=13)
+    assert kinds(rec2) == {(ta, "merged", (tb,)), (tc, "split", (13,))}
+    assert rec2.topic_of_cluster == {0: ta, 1: tc, 2: 13}  # the surviving ids stay
+    assert rec2.status == {tb: TopicStatus.MERGED} and rec2.merged_into == {tb: ta}
+    assert rec2.new_topics == [13] and rec2.next_topic_id == 14
+    assert all(e.at == now for e in rec2.events)
+
+
+def test_grow_fade_and_revive() -> None:
+    topics: dict[int, TopicMeta] = {}
+    first = {0: cluster(["x0", "x1", "x2"], 0, 0)}
+    members = apply(reconcile(first, {}, topics, T0, SETTINGS, 1), first, topics)
+
+    grown = {0: cluster(["x0", "x1", "x2", "x3"], 5, 0)}
+    rec = reconcile(grown, members, topics, T0 + timedelta(hours=5), SETTINGS, 2)
+    assert kinds(rec) == {(1, "grew", ())}
+    members = apply(rec, grown, topics)
+
+    same = reconcile(grown, members, topics, T0 + timedelta(hours=6), SETTINGS, 2)
+    assert same.events == []  # nothing new: no event
+
+    later = T0 + timedelta(hours=5 + 49)
+    rec = reconcile({}, {}, topics, later, SETTINGS, 2)
+    assert kinds(rec) == {(1, "faded", ())} and rec.status == {1: TopicStatus.FADED}
+    apply(rec, {}, topics)
+    assert reconcile({}, {}, topics, later + timedelta(hours=1), SETTINGS, 2).events == []  # fades once
+
+    back = {0: cluster(["y0", "y1"], 60, 0)}  # new articles about the same story, old ones out of the window
+    rec = reconcile(back, {}, topics, T0 + timedelta(hours=60), SETTINGS, 2)
+    assert kinds(rec) == {(1, "revived", ())} and rec.topic_of_cluster == {0: 1}
+    assert rec.status == {1: TopicStatus.ACTIVE} and rec.new_topics == []
+    other = {0: cluster(["z0", "z1"], 60, 3)}
+    assert kinds(reconcile(other, {}, topics, T0 + timedelta(hours=60), SETTINGS, 2)) == {(2, "born", ())}
+
+
+def test_small_overlap_is_no_split() -> None:
+    topics: dict[int, TopicMeta] = {}
+    first = {0: cluster([f"a{i}" for i in range(10)], 0, 0)}
+    members = apply(reconcile(first, {}, topics, T0, SETTINGS, 1), first, topics)
+    second = {0: cluster([f"a{i}" for i in range(8)], 1, 0), 1: cluster(["a8", "a9", "n0", "n1", "n2"], 1, 1)}
+    rec = reconcile(second, members, topics, T0 + timedelta(hours=1), SETTINGS, 2)
+    assert kinds(rec) == {(2, "born", ())}  # 2 of 10 members (20 %) moved: a new story, not a split
