@@ -58,6 +58,24 @@ class OnlineClusterer:
             self.member_of[doc.id] = topic_id
         self.next_topic_id = max(self.next_topic_id, topic_id + 1)
 
+    def add_topics(self, labels: np.ndarray, batch: Batch) -> None:
+        """Install every topic at once from per-row topic ids (-1: none), with matrix products."""
+        rows = np.flatnonzero(labels >= 0)
+        if len(rows) == 0:
+            return
+        ids, at = np.unique(labels[rows], return_inverse=True)
+        member = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (at, rows)), shape=(len(ids), len(batch)))
+        first = np.full(len(ids), np.inf)
+        last = np.full(len(ids), -np.inf)
+        np.minimum.at(first, at, batch.hours[rows])
+        np.maximum.at(last, at, batch.hours[rows])
+        counts = np.bincount(at, minlength=len(ids))
+        sparse_sums = sp.csr_matrix(member @ batch.sparse, dtype=np.float32)
+        self.topics.add_many(ids.tolist(), np.asarray(member @ batch.dense), sparse_sums, counts, first, last)
+        for i in rows.tolist():
+            self.member_of[batch.docs[i].id] = int(labels[i])
+        self.next_topic_id = max(self.next_topic_id, int(ids.max()) + 1)
+
     def hold(self, batch: Batch) -> None:
         """Put articles in the unassigned pool (start-up, or re-clustering noise)."""
         for i in range(len(batch)):

@@ -73,6 +73,25 @@ class CentroidIndex:
         self.sparse[row] = sp.csr_matrix(sparse.sum(axis=0), dtype=np.float32)
         self._refresh(row)
 
+    def add_many(self, topic_ids: list[int], dense_sums: np.ndarray, sparse_sums: sp.csr_matrix,
+                 counts: np.ndarray, first: np.ndarray, last: np.ndarray) -> None:  # fmt: skip
+        """Install many topics from precomputed member sums (row k belongs to ``topic_ids[k]``)."""
+        for k, topic_id in enumerate(topic_ids):
+            if topic_id in self.row_of:
+                self.remove(topic_id)
+            if not self._free:
+                self._grow()
+            row = self._free.pop()
+            self.row_of[topic_id] = row
+            self.topic_at[row] = topic_id
+            self.used[row] = True
+            self.sums[row] = dense_sums[k]
+            self.count[row] = counts[k]
+            self.first[row] = first[k]
+            self.last[row] = last[k]
+            self.sparse[row] = sparse_sums[k]
+            self._refresh(row)
+
     def update(self, topic_id: int, dense: np.ndarray, sparse: sp.csr_matrix, hours: float) -> None:
         """Add one member to a topic."""
         row = self.row_of[topic_id]

@@ -9,6 +9,9 @@
    ``recluster_merge_threshold``: cores of one story come together, noise points join the story
    they are closest to on average, and whatever stays alone is unassigned. Windows with more groups
    than ``recluster_max_groups`` attach noise to the nearest core first (``attach_noise``).
+4. Established clusters (``story_min_size`` members or more) whose centroids are at least
+   ``story_merge_threshold`` similar are merged (``merge_stories``): a big story told in many
+   different headlines stays one topic.
 
 Pure: a ``Batch`` and settings in, one label per row out (-1 unassigned).
 """
@@ -28,6 +31,8 @@ from clustering.represent import Batch, SimilarityWeights
 from newsflow.settings import Settings
 
 log = logging.getLogger(__name__)
+_MAX_MERGE_ROUNDS = 50
+_PRIM_MAX_POINTS = 20_000
 
 
 def features(batch: Batch, settings: Settings) -> np.ndarray:
@@ -62,6 +67,8 @@ def hdbscan_labels(x: np.ndarray, settings: Settings) -> np.ndarray:
             min_samples=settings.hdbscan_min_samples,
             cluster_selection_method=settings.hdbscan_selection,
             metric="euclidean",
+            # Same tree either way; Prim is faster on windows of a few thousand, Borůvka scales further.
+            algorithm="prims_kdtree" if len(x) <= _PRIM_MAX_POINTS else "boruvka_kdtree",
             core_dist_n_jobs=1,
         )
         return np.asarray(model.fit_predict(x), dtype=np.int64)
@@ -83,10 +90,12 @@ class _Centroids:
         sparse = sp.csr_matrix(member @ batch.sparse)
         norms = np.sqrt(np.asarray(sparse.multiply(sparse).sum(axis=1)).ravel())
         self.sparse = sp.csr_matrix(sp.diags(1.0 / np.where(norms > 0, norms, 1.0)) @ sparse)
-        hours = batch.hours[rows]
-        groups = [hours[labels[rows] == c] for c in self.ids]
-        self.first = np.array([g.min() for g in groups]) if groups else np.zeros(0)
-        self.last = np.array([g.max() for g in groups]) if groups else np.zeros(0)
+        self.sizes = np.asarray(member.sum(axis=1)).ravel()
+        at = np.array([index[c] for c in labels[rows]], dtype=np.int64)
+        self.first = np.full(len(self.ids), np.inf)
+        self.last = np.full(len(self.ids), -np.inf)
+        np.minimum.at(self.first, at, batch.hours[rows])
+        np.maximum.at(self.last, at, batch.hours[rows])
 
 
 def link_groups(batch: Batch, labels: np.ndarray, settings: Settings) -> np.ndarray:
@@ -125,6 +134,40 @@ def link_groups(batch: Batch, labels: np.ndarray, settings: Settings) -> np.ndar
     return np.where(counts[merged] >= 2, merged, -1).astype(np.int64)
 
 
+def merge_stories(batch: Batch, labels: np.ndarray, settings: Settings) -> np.ndarray:
+    """Merge established clusters whose centroids are at least ``story_merge_threshold`` similar.
+
+    Average linkage asks every pair of articles to be similar on average, which splits a large story
+    told in many different headlines. The centroid of a cluster with ``story_min_size`` or more
+    members is a steadier estimate of its story, so such clusters are compared centroid to centroid
+    (cosine of the joint dense + sparse means, with time decay). Each round merges mutually best
+    pairs above the threshold and recomputes the centroids, until no pair qualifies.
+    """
+    labels = labels.copy()
+    weights = SimilarityWeights.from_settings(settings)
+    for _ in range(_MAX_MERGE_ROUNDS):
+        c = _Centroids(batch, labels)
+        big = c.sizes >= settings.story_min_size
+        if big.sum() < 2:
+            break
+        gap = np.maximum(np.maximum(c.first[:, None] - c.last[None, :], c.first[None, :] - c.last[:, None]), 0.0)
+        sims = weights.combine(c.dense @ c.dense.T, (c.sparse @ c.sparse.T).toarray(), gap)
+        sims[~big, :] = -np.inf
+        sims[:, ~big] = -np.inf
+        np.fill_diagonal(sims, -np.inf)
+        best = sims.argmax(axis=1)
+        pairs = [
+            (float(sims[a, b]), a, int(b))
+            for a, b in enumerate(best)
+            if a < b and best[b] == a and sims[a, b] >= settings.story_merge_threshold
+        ]
+        if not pairs:
+            break
+        into = {int(c.ids[b]): int(c.ids[a]) for _, a, b in pairs}
+        labels = np.array([into.get(x, x) for x in labels.tolist()], dtype=np.int64)
+    return labels
+
+
 def attach_noise(batch: Batch, labels: np.ndarray, settings: Settings) -> np.ndarray:
     """Noise rows join their most similar cluster if it clears ``assign_threshold``."""
     noise = np.flatnonzero(labels < 0)
@@ -160,6 +203,7 @@ def cluster_window(batch: Batch, settings: Settings) -> np.ndarray:
         labels = linked
     else:
         labels = link_groups(batch, labels, settings)
+    labels = merge_stories(batch, labels, settings)
     log.info(
         "re-clustered %d articles: %d cores → %d clusters, %d unassigned",
         len(batch), cores, len(set(labels[labels >= 0].tolist())), int((labels < 0).sum()),

@@ -9,7 +9,6 @@ from — the store, or the evaluation's memory — is the caller's business.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -47,19 +46,16 @@ def represent_window(docs: Sequence[Doc], dense: np.ndarray, settings: Settings)
 def build_clusterer(window: Window, settings: Settings, next_topic_id: int, dim: int) -> OnlineClusterer:
     """Online state from a window: active topics from their window members, the rest in the pool."""
     clusterer = OnlineClusterer(settings, dim, next_topic_id=next_topic_id)
-    rows_of: dict[int, list[int]] = defaultdict(list)
+    labels = np.full(len(window.batch), -1, dtype=np.int64)
     unassigned: list[int] = []
     for i, doc in enumerate(window.batch.docs):
         topic = window.memberships.get(doc.id)
+        meta = window.topics.get(topic) if topic is not None else None
         if topic is None:
             unassigned.append(i)
-        else:
-            rows_of[topic].append(i)
-    for topic_id in sorted(rows_of):
-        meta = window.topics.get(topic_id)
-        if meta is not None and meta.status is not TopicStatus.ACTIVE:
-            continue  # faded topics are found again by re-clustering, not by online assignment
-        clusterer.add_topic(topic_id, window.batch.select(rows_of[topic_id]))
+        elif meta is None or meta.status is TopicStatus.ACTIVE:
+            labels[i] = topic  # faded topics are found again by re-clustering, not by online assignment
+    clusterer.add_topics(labels, window.batch)
     # The pool keeps the most recent unassigned articles; the window is ordered oldest first.
     clusterer.hold(window.batch.select(unassigned[-settings.seed_pool_size :]))
     return clusterer

@@ -24,7 +24,7 @@ from kafka.errors import CommitFailedError, KafkaError
 
 from clustering.embed import CachedEmbedder, Embedder
 from clustering.persist import publish_pending_events
-from clustering.processor import BatchProcessor, RawMessage
+from clustering.processor import BatchOutcome, BatchProcessor, RawMessage
 from newsflow.errors import BrokerUnavailableError
 from newsflow.kafka_io import ConsumerOptions, ensure_topics, make_consumer, make_producer, publish, topic_names
 from newsflow.settings import Settings
@@ -160,7 +160,7 @@ def _commit(consumer: Any) -> None:
         raise BrokerUnavailableError(f"committing offsets failed: {type(exc).__name__}: {exc}") from exc
 
 
-def _add(report: WorkerReport, consumed: int, outcome: Any) -> None:
+def _add(report: WorkerReport, consumed: int, outcome: BatchOutcome) -> None:
     report.batches += 1
     report.consumed += consumed
     report.stored += outcome.stored

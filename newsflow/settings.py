@@ -65,21 +65,21 @@ class Settings(BaseSettings):
     embedding_max_seq_length: int = 128
     embedding_lead_chars: int = 500  # body characters after the title that feed the dense text
 
-    # --- clustering (calibrated by `newsflow eval`; see docs in README) ---
+    # --- clustering (calibrated with `newsflow eval` on wikinews_medium + half the UCI stories) ---
     assign_threshold: float = 0.4
     dense_weight: float = 0.7
     sparse_weight: float = 0.3
-    time_decay_hours: float = 48.0
+    time_decay_hours: float = 168.0  # half-life of similarity over the time gap (0: no decay)
     recluster_window_hours: float = 72.0
     recluster_every_minutes: int = 15
     hdbscan_min_cluster_size: int = 2
-    hdbscan_min_samples: int = 2
+    hdbscan_min_samples: int = 1
     topic_fade_hours: float = 48.0
     random_seed: int = 42
     worker_batch_size: int = 64
     worker_poll_timeout_ms: int = 1000
     sparse_features: int = 2**18  # hashing space of the TF-IDF vectoriser (no vocabulary to grow)
-    sparse_text_chars: int = 1000  # characters of title + body that feed the sparse representation
+    sparse_text_chars: int = 3000  # characters of title + body that feed the sparse representation
     seed_threshold: float = 0.45  # two unassigned articles this similar start a topic without waiting
     assign_candidates: int = 32  # topics re-ranked with sparse + time after the dense centroid search
     seed_pool_size: int = 5000  # most recent unassigned articles kept for seeding topics online
@@ -87,6 +87,8 @@ class Settings(BaseSettings):
     recluster_dims: int = 48  # PCA dimensions HDBSCAN runs on (0: no reduction)
     hdbscan_selection: str = "eom"  # eom | leaf
     recluster_merge_threshold: float = 0.3  # average-linkage cut over HDBSCAN cores + noise (mean similarity)
+    story_merge_threshold: float = 0.45  # centroid similarity at which established clusters merge
+    story_min_size: int = 3  # members a cluster needs before its centroid counts as established
     recluster_max_groups: int = 8000  # bound on the linkage matrix (groups² / 2 floats)
     reconcile_split_share: float = 0.3  # a cluster holding this share of a topic's members splits off
     revive_threshold: float = 0.7  # centroid similarity that brings a faded topic back

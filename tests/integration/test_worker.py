@@ -97,3 +97,33 @@ def test_worker_forms_topics_in_postgres_and_a_replay_changes_nothing(
     )  # fmt: skip
     assert (replay.consumed, replay.skipped, replay.stored, replay.topics_created) == (17, 15, 0, 0)
     assert _snapshot(engine) == before
+
+
+def test_sigterm_finishes_the_batch_commits_and_exits(kafka_settings: Settings) -> None:
+    import os
+    import signal
+    import threading
+
+    from newsflow.store.articles_repo import count_articles
+
+    settings = kafka_settings.model_copy(update={"worker_batch_size": 4})
+    _produce(settings)
+    engine = open_store(settings)
+
+    def stop_when_stored() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with engine.connect() as conn:
+                if count_articles(conn) > 0:
+                    break
+            time.sleep(0.2)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=stop_when_stored, daemon=True).start()
+    report = run_worker(settings, clock=lambda: NOW)  # no until_idle: only the signal stops it
+    assert report.stopped_by == "signal" and report.stored >= 1
+    with engine.connect() as conn:
+        assert count_articles(conn) == report.stored  # every consumed batch was stored before exit
+    rest = run_worker(settings, until_idle=True, idle_timeout_s=3.0, clock=lambda: NOW)
+    assert report.consumed + rest.consumed == 17  # committed offsets: nothing read twice, nothing lost
+    assert rest.skipped == 0

@@ -1,0 +1,88 @@
+"""``newsflow eval``: metrics agree with the reference scorer; inputs are re-timed; the replay is the real pipeline."""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import json
+import random
+from datetime import datetime, timedelta
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from clustering.embed import CachedEmbedder, Embedder, MemoryCache
+from clustering.eval_data import write_eval_inputs
+from clustering.evaluate import run_evaluation
+from clustering.metrics import load_gold, load_pred, score
+from newsflow.settings import Settings
+from tests.conftest import REPO_ROOT
+from tests.unit.clustering.stories import STORIES, T0
+
+SHARED = REPO_ROOT.parent / "shared"
+
+
+def reference_scorer() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("reference_score", SHARED / "eval" / "score.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_metrics_agree_with_the_reference_scorer(seed: int) -> None:
+    rng = random.Random(seed)
+    gold = {f"a{i}": f"s{rng.randrange(12)}" for i in range(300)}
+    pred = {a: f"c{rng.randrange(20)}" for a in gold if rng.random() < 0.9}  # some missing: singletons
+    pred["not-in-gold"] = "c1"
+    ours, ref = score(gold, pred), reference_scorer().score(gold, pred)
+    assert ours.keys() == ref.keys()
+    for key, value in ref.items():
+        assert ours[key] == pytest.approx(value, abs=1e-12), key
+
+
+def test_perfect_and_trivial_clusterings() -> None:
+    gold = {"a": "x", "b": "x", "c": "y"}
+    assert score(gold, gold)["bcubed_f1"] == 1.0 and score(gold, gold)["pairwise_f1"] == 1.0
+    singletons = score(gold, {})
+    assert singletons["bcubed_p"] == 1.0 and singletons["pairwise_r"] == 0.0
+
+
+def test_make_input_retimes_so_stories_interleave(tmp_path: Path) -> None:
+    written = write_eval_inputs(SHARED / "data" / "stories", tmp_path, seed=42)
+    assert {p.name: n for p, n in written.items()} == {
+        "uci.jsonl": 6366, "wikinews_big.jsonl": 335, "wikinews_medium.jsonl": 206,
+    }  # fmt: skip
+    lines = [json.loads(x) for x in (tmp_path / "uci.jsonl").read_text().splitlines()]
+    assert set(lines[0]) == {"id", "title", "text", "published", "story", "source", "language"}
+    times = [datetime.fromisoformat(x["published"]) for x in lines]
+    assert max(times) - min(times) <= timedelta(hours=36) and times == sorted(times)
+    runs = sum(1 for a, b in itertools.pairwise(lines) if a["story"] != b["story"])
+    assert runs > 0.9 * len(lines)  # neighbours in time almost never share a story
+    gold = load_gold(tmp_path / "uci.gold.tsv")
+    assert len(gold) == 6366 and gold[lines[0]["id"]] == lines[0]["story"]
+    again = tmp_path / "again"
+    write_eval_inputs(SHARED / "data" / "stories", again, seed=42)
+    assert (again / "wikinews_big.jsonl").read_bytes() == (tmp_path / "wikinews_big.jsonl").read_bytes()
+
+
+def test_eval_replays_a_labelled_stream(tmp_path: Path, settings: Settings, embedder: Embedder) -> None:
+    items = [
+        {"id": f"{story}-{k}", "title": title, "text": "", "story": story, "language": "en",
+         "published": (T0 + timedelta(minutes=11 * (k * 3 + j))).isoformat()}
+        for j, (story, titles) in enumerate(STORIES.items())
+        for k, title in enumerate(titles)
+    ]  # fmt: skip
+    random.Random(1).shuffle(items)  # the file's order does not matter, publication time does
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps(i) + "\n" for i in items))
+    out = tmp_path / "pred.tsv"
+    result = run_evaluation(settings, src, out, embedder=CachedEmbedder(embedder, MemoryCache()))
+    assert result.articles == 15 and result.reclusterings >= 2
+    pred = load_pred(out)
+    assert set(pred) == {i["id"] for i in items}
+    assert result.scores["bcubed_f1"] == pytest.approx(1.0)
+    reference = reference_scorer().score({i["id"]: i["story"] for i in items}, pred)
+    assert reference["bcubed_f1"] == pytest.approx(result.scores["bcubed_f1"])

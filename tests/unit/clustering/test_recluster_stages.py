@@ -1,0 +1,94 @@
+"""The re-clustering stages on synthetic vectors with a known answer."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import numpy as np
+import pytest
+
+from clustering.labels import keywords, stats, summarise
+from clustering.recluster import attach_noise, cluster_window, link_groups, merge_stories
+from clustering.represent import Batch, Doc, SparseVectoriser, represent
+from newsflow.settings import Settings
+from tests.unit.clustering.stories import STORIES, T0
+
+DIM = 16
+
+
+@pytest.fixture
+def cfg() -> Settings:
+    return Settings(
+        sparse_features=2**12, dense_weight=1.0, sparse_weight=0.0, time_decay_hours=0.0,
+        hdbscan_min_cluster_size=2, hdbscan_min_samples=1, recluster_merge_threshold=0.5,
+        story_merge_threshold=0.8, story_min_size=3, assign_threshold=0.5, recluster_dims=8,
+    )  # fmt: skip
+
+
+def blobs(cfg: Settings, centres: list[int], per: int, noise: float, seed: int = 0) -> tuple[Batch, np.ndarray]:
+    """``per`` points around each axis in ``centres`` (axis ``k``); returns the batch and the true labels."""
+    rng = np.random.default_rng(seed)
+    rows, truth = [], []
+    for label, axis in enumerate(centres):
+        for _ in range(per):
+            v = rng.normal(scale=noise, size=DIM)
+            v[axis] += 1.0
+            rows.append(v / np.linalg.norm(v))
+            truth.append(label)
+    docs = [Doc(f"d{i}", f"doc {i}", "", T0 + timedelta(minutes=i)) for i in range(len(rows))]
+    return represent(docs, np.array(rows, dtype=np.float32), SparseVectoriser(cfg.sparse_features), cfg), np.array(
+        truth
+    )
+
+
+def same_partition(a: np.ndarray, b: np.ndarray) -> bool:
+    pairs = {(x, y) for x, y in zip(a.tolist(), b.tolist(), strict=True)}
+    return len(pairs) == len(set(a.tolist())) == len(set(b.tolist()))
+
+
+def test_cluster_window_recovers_separated_stories(cfg: Settings) -> None:
+    batch, truth = blobs(cfg, [0, 1, 2, 3], per=6, noise=0.15)
+    labels = cluster_window(batch, cfg)
+    assert same_partition(labels, truth) and labels[0] == 0  # canonical numbering: first row is cluster 0
+
+
+def test_link_groups_joins_cores_and_leaves_outliers_alone(cfg: Settings) -> None:
+    batch, _ = blobs(cfg, [0, 0, 5], per=3, noise=0.05)  # two cores of one story, one other story
+    cores = np.array([0, 0, 0, 1, 1, 1, -1, -1, -1])
+    linked = link_groups(batch, cores, cfg)
+    assert linked[0] == linked[3] != -1  # the two cores of story 0 become one
+    assert len(set(linked[6:].tolist())) == 1 and linked[6] not in (-1, linked[0])  # noise of story 5 pairs up
+    lone = link_groups(batch.select([0, 1, 2, 6]), np.array([0, 0, 0, -1]), cfg)
+    assert lone.tolist() == [lone[0]] * 3 + [-1]  # a noise point with no partner stays unassigned
+
+
+def test_merge_stories_merges_established_clusters_only(cfg: Settings) -> None:
+    batch, _ = blobs(cfg, [0, 0, 1], per=3, noise=0.05)
+    labels = np.array([0, 0, 0, 1, 1, 1, 2, 2, 2])
+    merged = merge_stories(batch, labels, cfg)
+    assert merged[0] == merged[3] and merged[6] != merged[0]
+    small = merge_stories(batch, np.array([0, 0, 0, 1, 1, -1, 2, 2, 2]), cfg)
+    assert small[3] != small[0]  # a two-article cluster is not established: no centroid merge
+
+
+def test_attach_noise_uses_the_assign_threshold(cfg: Settings) -> None:
+    batch, _ = blobs(cfg, [0, 0, 0, 7], per=1, noise=0.05)
+    labels = attach_noise(batch, np.array([0, 0, -1, -1]), cfg)
+    assert labels.tolist() == [0, 0, 0, -1]
+
+
+def test_keywords_label_and_representative_headline(settings: Settings) -> None:
+    docs = [
+        Doc(f"{s}-{k}", t, "", T0, outlet=f"o{k}", language="en") for s, ts in STORIES.items() for k, t in enumerate(ts)
+    ]
+    vec = SparseVectoriser(settings.sparse_features)
+    batch = represent(docs, np.eye(len(docs), 8, dtype=np.float32), vec, settings)
+    sac = [i for i, d in enumerate(docs) if d.id.startswith("sac")]
+    words = keywords([docs[i] for i in sac], vec, settings, top=3)
+    assert words[:2] == ["sac", "point72"] or set(words[:2]) == {"sac", "point72"}
+    summary = summarise([docs[i] for i in sac], batch.dense[sac], vec, settings)
+    assert summary.label.split(" · ")[:2] == words[:2] and summary.representative_title in STORIES["sac"]
+    s = stats(batch.select(sac))
+    assert (
+        s.article_count == 5 and s.outlets == ["o0", "o1", "o2", "o3", "o4"] and s.hourly_counts == {"2025-02-13T08": 5}
+    )
