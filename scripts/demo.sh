@@ -6,5 +6,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 # shellcheck source=scripts/bootstrap.sh
 source "$ROOT/scripts/bootstrap.sh"
+# Piped or logged output gets a table wide enough to read instead of rich's 80-column default.
+[ -t 1 ] || export COLUMNS="${COLUMNS:-160}"
 newsflow infra up
 newsflow demo "$@"
