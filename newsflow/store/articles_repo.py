@@ -2,56 +2,21 @@
 
 Every write is ``INSERT ... ON CONFLICT`` on the article id. A record only replaces the stored row
 when its ``revision`` is higher, so replaying the same Kafka messages changes nothing, and an
-older revision arriving late never overwrites a newer one. ``upsert`` is also the write primitive
-of the other clustering repositories (topics, lineage, embeddings).
+older revision arriving late never overwrites a newer one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Table, func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, func, select
 
 from clustering.represent import Doc
 from newsflow.contracts import ArticleRecord
 from newsflow.store.schema import articles
-
-# Bound parameters per statement stay well under SQLite's limit (32766) and PostgreSQL's (65535).
-_MAX_PARAMS = 20_000
-_ID_CHUNK = 500
-
-
-def chunked(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
-    for start in range(0, len(items), max(size, 1)):
-        yield items[start : start + size]
-
-
-def upsert(
-    conn: Connection,
-    table: Table,
-    rows: Sequence[dict[str, Any]],
-    keys: Sequence[str],
-    update_cols: Sequence[str] = (),
-    where: Callable[[Any], ColumnElement[bool]] | None = None,
-) -> None:
-    """Insert ``rows``; on a key conflict update ``update_cols`` (where ``where(excluded)`` holds) or skip."""
-    if not rows:
-        return
-    insert = sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert
-    for part in chunked(rows, _MAX_PARAMS // max(len(rows[0]), 1)):
-        stmt = insert(table).values(list(part))
-        if update_cols:
-            stmt = stmt.on_conflict_do_update(
-                index_elements=list(keys),
-                set_={c: stmt.excluded[c] for c in update_cols},
-                where=where(stmt.excluded) if where else None,
-            )
-        else:
-            stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
-        conn.execute(stmt)
+from newsflow.store.upsert import ID_CHUNK, chunked, upsert
 
 
 def article_row(record: ArticleRecord, stored_at: datetime) -> dict[str, Any]:
@@ -81,7 +46,7 @@ _UPDATABLE = [c.name for c in articles.columns if c.name != "id"]
 def stored_revisions(conn: Connection, ids: Iterable[str]) -> dict[str, int]:
     """Revision stored for each of ``ids`` that exists."""
     found: dict[str, int] = {}
-    for part in chunked(sorted(set(ids)), _ID_CHUNK):
+    for part in chunked(sorted(set(ids)), ID_CHUNK):
         rows = conn.execute(select(articles.c.id, articles.c.revision).where(articles.c.id.in_(part)))
         found.update({r.id: r.revision for r in rows})
     return found
@@ -144,7 +109,7 @@ def window_docs(conn: Connection, since: datetime, until: datetime | None = None
 
 def docs_by_id(conn: Connection, ids: Iterable[str]) -> list[Doc]:
     out: list[Doc] = []
-    for part in chunked(sorted(set(ids)), _ID_CHUNK):
+    for part in chunked(sorted(set(ids)), ID_CHUNK):
         out.extend(doc_from_row(r) for r in conn.execute(select(*_DOC_COLUMNS).where(articles.c.id.in_(part))))
     return out
 

@@ -13,8 +13,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from sqlalchemy import Engine, select
 
-from newsflow.store.articles_repo import chunked, upsert
 from newsflow.store.schema import embeddings
+from newsflow.store.upsert import chunked, upsert
 
 log = logging.getLogger(__name__)
 _KEY_CHUNK = 500

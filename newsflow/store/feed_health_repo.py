@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
 
-from newsflow.store.feeds_repo import upsert
 from newsflow.store.schema import feed_health, feeds, ingest_ledger
+from newsflow.store.upsert import upsert
 
 # How many recent articles the publish->fetch delay median looks at.
 _DELAY_SAMPLE = 200

@@ -3,34 +3,19 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from ingest.errors import UnknownFeed
 from ingest.feeds import FeedSpec
 from newsflow.errors import ConfigError
 from newsflow.store.schema import feed_health, feeds
+from newsflow.store.upsert import upsert
 
 log = logging.getLogger(__name__)
-
-
-def upsert(
-    conn: Connection, table: Any, rows: Sequence[dict[str, Any]], keys: Sequence[str], update_cols: Sequence[str]
-) -> None:
-    """INSERT ... ON CONFLICT (keys) DO UPDATE, on SQLite and PostgreSQL alike."""
-    if not rows:
-        return
-    insert = sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert
-    stmt = insert(table).values(list(rows))
-    if update_cols:
-        stmt = stmt.on_conflict_do_update(index_elements=list(keys), set_={c: stmt.excluded[c] for c in update_cols})
-    else:
-        stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
-    conn.execute(stmt)
 
 
 def _row(spec: FeedSpec, now: datetime) -> dict[str, Any]:

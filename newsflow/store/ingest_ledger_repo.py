@@ -10,8 +10,8 @@ from sqlalchemy import Connection, select
 
 from ingest import simhash
 from ingest.dedupe import Candidate, Ledger, LedgerEntry
-from newsflow.store.feeds_repo import upsert
 from newsflow.store.schema import ingest_ledger
+from newsflow.store.upsert import upsert
 
 # SQLite allows 32766 bound parameters per statement; stay far below on every backend.
 _CHUNK = 500

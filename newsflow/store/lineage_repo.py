@@ -17,8 +17,8 @@ from sqlalchemy import Connection, select, update
 
 from clustering.topics import LineageEvent
 from newsflow.contracts import TopicEventKind, TopicEventRecord
-from newsflow.store.articles_repo import chunked, upsert
 from newsflow.store.schema import lineage_events
+from newsflow.store.upsert import chunked, upsert
 
 
 @dataclass(frozen=True)

@@ -20,12 +20,11 @@ from sqlalchemy import Connection, delete, func, select, update
 
 from clustering.text import distinct
 from clustering.topics import TopicMeta, TopicStatus, TopicSummary
-from newsflow.store.articles_repo import chunked, upsert
 from newsflow.store.embeddings_repo import from_bytes, to_bytes
 from newsflow.store.schema import articles, job_runs, lineage_events, topic_memberships, topics
+from newsflow.store.upsert import ID_CHUNK, chunked, upsert
 
 log = logging.getLogger(__name__)
-_ID_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -90,7 +89,7 @@ def window_memberships(conn: Connection, since: datetime) -> dict[str, int]:
 
 def memberships_of(conn: Connection, article_ids: Iterable[str]) -> dict[str, int]:
     found: dict[str, int] = {}
-    for part in chunked(sorted(set(article_ids)), _ID_CHUNK):
+    for part in chunked(sorted(set(article_ids)), ID_CHUNK):
         query = select(topic_memberships.c.article_id, topic_memberships.c.topic_id).where(
             topic_memberships.c.article_id.in_(part)
         )
@@ -128,7 +127,7 @@ def write_memberships(conn: Connection, members: Sequence[Membership], at: datet
 
 
 def delete_memberships(conn: Connection, article_ids: Iterable[str]) -> None:
-    for part in chunked(sorted(set(article_ids)), _ID_CHUNK):
+    for part in chunked(sorted(set(article_ids)), ID_CHUNK):
         conn.execute(delete(topic_memberships).where(topic_memberships.c.article_id.in_(part)))
 
 
@@ -169,7 +168,7 @@ def refresh_stats(conn: Connection, topic_ids: Iterable[int], at: datetime) -> N
     """Recompute counts, outlets, languages, per-hour counts and first/last seen from the members."""
     ids = sorted(set(topic_ids))
     members: dict[int, list[Any]] = defaultdict(list)
-    for part in chunked(ids, _ID_CHUNK):
+    for part in chunked(ids, ID_CHUNK):
         query = (
             select(topic_memberships.c.topic_id, articles.c.published_at, articles.c.outlet, articles.c.language)
             .join(articles, articles.c.id == topic_memberships.c.article_id)
@@ -217,7 +216,7 @@ def list_topics(
 
 def topic_centroids(conn: Connection, topic_ids: Iterable[int]) -> dict[int, np.ndarray]:
     out: dict[int, np.ndarray] = {}
-    for part in chunked(sorted(set(topic_ids)), _ID_CHUNK):
+    for part in chunked(sorted(set(topic_ids)), ID_CHUNK):
         for r in conn.execute(select(topics.c.id, topics.c.centroid).where(topics.c.id.in_(part))):
             if r.centroid:
                 out[r.id] = from_bytes(r.centroid, len(r.centroid) // 4)
