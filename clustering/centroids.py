@@ -56,8 +56,8 @@ class CentroidIndex:
         self.topic_at.extend([None] * old)
         self._free.extend(range(new - 1, old - 1, -1))
 
-    def add(self, topic_id: int, dense: np.ndarray, sparse: sp.csr_matrix, hours: np.ndarray) -> None:
-        """Install (or replace) a topic from its members' rows."""
+    def _claim_row(self, topic_id: int) -> int:
+        """A free row for ``topic_id`` (its old row released first), marked used."""
         if topic_id in self.row_of:
             self.remove(topic_id)
         if not self._free:
@@ -66,6 +66,11 @@ class CentroidIndex:
         self.row_of[topic_id] = row
         self.topic_at[row] = topic_id
         self.used[row] = True
+        return row
+
+    def add(self, topic_id: int, dense: np.ndarray, sparse: sp.csr_matrix, hours: np.ndarray) -> None:
+        """Install (or replace) a topic from its members' rows."""
+        row = self._claim_row(topic_id)
         self.sums[row] = dense.sum(axis=0)
         self.count[row] = dense.shape[0]
         self.first[row] = float(np.min(hours))
@@ -77,14 +82,7 @@ class CentroidIndex:
                  counts: np.ndarray, first: np.ndarray, last: np.ndarray) -> None:  # fmt: skip
         """Install many topics from precomputed member sums (row k belongs to ``topic_ids[k]``)."""
         for k, topic_id in enumerate(topic_ids):
-            if topic_id in self.row_of:
-                self.remove(topic_id)
-            if not self._free:
-                self._grow()
-            row = self._free.pop()
-            self.row_of[topic_id] = row
-            self.topic_at[row] = topic_id
-            self.used[row] = True
+            row = self._claim_row(topic_id)
             self.sums[row] = dense_sums[k]
             self.count[row] = counts[k]
             self.first[row] = first[k]
