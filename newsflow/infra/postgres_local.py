@@ -7,11 +7,13 @@ server command runs as the ``postgres`` system user, which then owns the cluster
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import pwd
 import shlex
 import shutil
+import stat
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +28,13 @@ log = logging.getLogger(__name__)
 DEBIAN_PG_ROOT = Path("/usr/lib/postgresql")
 SERVICE_USER = "postgres"
 _MAX_SOCKET_PATH = 107  # sun_path limit on Linux
+FALLBACK_ROOT = Path("/var/lib/newsflow")
+
+
+def _others_can_traverse(path: Path) -> bool:
+    """Whether every existing folder from / down to ``path`` is searchable by other users."""
+    existing = [folder for folder in [path, *path.parents] if folder.exists()]
+    return all(folder.stat().st_mode & stat.S_IXOTH for folder in existing)
 
 
 @dataclass(frozen=True)
@@ -34,7 +43,13 @@ class PgPaths:
 
     @classmethod
     def of(cls, settings: Settings) -> PgPaths:
-        return cls(settings.state_dir / "postgres")
+        inside = settings.state_dir / "postgres"
+        if os.geteuid() != 0 or _others_can_traverse(settings.state_dir):
+            return cls(inside)
+        # As root, PostgreSQL runs as the `postgres` user, which cannot enter a checkout below a private
+        # folder (mktemp -d, a 0700 home). Such a checkout keeps its cluster in a folder of its own instead.
+        key = hashlib.sha256(str(settings.state_dir).encode()).hexdigest()[:12]
+        return cls(FALLBACK_ROOT / f"postgres-{key}")
 
     @property
     def data(self) -> Path:
