@@ -30,13 +30,39 @@ def test_missing_postgresql_without_root_names_the_package(tmp_path: Path, monke
 
 def test_server_listens_on_loopback_with_socket_in_state_dir(tmp_path: Path) -> None:
     settings = Settings(state_dir=tmp_path, postgres_port=55499)
-    options = postgres_local._server_options(settings, PgPaths.of(settings))
+    options = postgres_local._server_options(settings, PgPaths(tmp_path / "postgres"))
     assert options == f"-p 55499 -c listen_addresses=127.0.0.1 -k {tmp_path / 'postgres' / 'run'}"
 
 
 def test_too_long_socket_path_falls_back_to_tcp_only(tmp_path: Path) -> None:
     settings = Settings(state_dir=tmp_path / ("x" * 120))
-    assert postgres_local._server_options(settings, PgPaths.of(settings)).endswith("-k ''")
+    assert postgres_local._server_options(settings, PgPaths(settings.state_dir / "postgres")).endswith("-k ''")
+
+
+def test_cluster_leaves_a_private_checkout_when_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(postgres_local.os, "geteuid", lambda: 0)
+    private = tmp_path / "private"
+    open_ = tmp_path / "open"
+    private.mkdir(mode=0o700)
+    open_.mkdir(mode=0o755)
+    monkeypatch.setattr(postgres_local, "_others_can_traverse", lambda p: open_ in [p, *p.parents])
+    inside = PgPaths.of(Settings(state_dir=open_ / "state"))
+    outside = PgPaths.of(Settings(state_dir=private / "state"))
+    assert inside.root == open_ / "state" / "postgres"
+    assert outside.root.parent == postgres_local.FALLBACK_ROOT
+    assert outside == PgPaths.of(Settings(state_dir=private / "state"))  # stable: `down` finds what `up` made
+    assert outside != PgPaths.of(Settings(state_dir=private / "other"))
+
+
+def test_traversal_check_reads_the_permission_bits(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir(mode=0o755)
+    (tmp_path / "a").chmod(0o755)
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b").chmod(0o700)
+    tmp_path.chmod(0o755)
+    assert postgres_local._others_can_traverse(tmp_path / "b" / "state") is False
+    reachable = all(p.stat().st_mode & 0o001 for p in [tmp_path, *tmp_path.parents])
+    assert postgres_local._others_can_traverse(tmp_path / "a" / "state") is reachable
 
 
 def test_airflow_environment_points_at_state_dir_and_loopback_api(tmp_path: Path) -> None:
