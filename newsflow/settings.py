@@ -94,10 +94,39 @@ class Settings(BaseSettings):
     revive_threshold: float = 0.7  # centroid similarity that brings a faded topic back
     topic_keywords: int = 8
 
-    # --- API ---
+    # --- API and web page (newsflow api) ---
     api_host: str = "127.0.0.1"
     api_port: int = 8080
-    api_keys: list[str] = Field(default_factory=list)
+    # Empty list: no key needed (local use); set NEWSFLOW_API_KEYS='["k1","k2"]' in production.
+    api_keys: list[SecretStr] = Field(default_factory=list)
+    api_default_page_size: int = 50
+    api_max_page_size: int = 200
+    api_max_query_chars: int = 500  # longer search text is refused with 422
+    api_max_articles_per_topic: int = 500  # bound on a topic detail response
+    api_max_timeline_hours: int = 24 * 31  # bound on growth series length
+    api_request_timeout_s: float = 10.0  # statement timeout for expensive queries (PostgreSQL)
+
+    # --- growth alerts (one place for all rules; evaluated by the evaluate_alerts DAG / newsflow alerts evaluate) ---
+    alert_rule_name: str = "topic_growth"
+    alert_window_minutes: int = 60  # arrivals counted in this recent window
+    alert_baseline_halflife_hours: float = 12.0  # EWMA of the topic's own per-window rate
+    alert_z_threshold: float = 3.0
+    alert_min_articles: int = 5  # in the window, syndicated near-copies counted once
+    alert_min_outlets: int = 2  # distinct outlets in the window, so one feed cannot trigger an alert
+    alert_new_topic_hours: float = 6.0  # a topic younger than this has no baseline: judged on its rate alone
+    alert_resolve_after_minutes: int = 60  # growth below threshold this long resolves the alert
+    alert_repeat_interval_minutes: int = 240  # a still-firing alert is re-sent this often
+    alert_group_by: str = "rule"  # rule | topic: alerts notified together in one batch
+    alert_evaluate_every_minutes: int = 5
+    alert_webhook_url: str = ""  # empty: no webhook sink
+    alert_webhook_timeout_s: float = 5.0
+    alert_webhook_retries: int = 3
+    alert_webhook_backoff_s: float = 1.0  # doubled after each failed try
+    alert_webhook_secret: SecretStr | None = None  # sent as a bearer token; never logged
+
+    # --- dead letters and backpressure ---
+    dlq_replay_batch: int = 500
+    worker_max_inflight_records: int = 5000  # the worker pauses fetching above this many unprocessed records
 
     log_level: str = "INFO"
 

@@ -173,6 +173,8 @@ topics = Table(
     Column("centroid", LargeBinary),
     Column("updated_at", UtcDateTime(), nullable=False),
     Index("ix_topics_status_last_seen", "status", "last_seen"),
+    Index("ix_topics_last_seen", "last_seen"),
+    Index("ix_topics_article_count", "article_count"),
 )
 
 # One row per article: the topic it belongs to now. Unassigned articles have no row.
@@ -204,17 +206,75 @@ lineage_events = Table(
     Index("ix_lineage_events_published_at", "published_at"),
 )
 
+# One row per alert episode: a rule firing for a topic until it resolves. The id is the
+# fingerprint plus the firing time, so re-evaluating the same data never makes a second episode.
 alerts = Table(
     "alerts",
     metadata,
     Column("id", String(64), primary_key=True),  # fingerprint + firing time: idempotent
+    Column("fingerprint", String(200), nullable=False),  # rule + topic: what deduplication keys on
+    Column("group_key", String(200), nullable=False, default=""),  # notifications are batched per group
     Column("topic_id", Integer, nullable=False),
     Column("rule", String(100), nullable=False),
     Column("status", String(16), nullable=False),  # firing | resolved
+    Column("summary", Text, nullable=False, default=""),
     Column("fired_at", UtcDateTime(), nullable=False),
     Column("resolved_at", UtcDateTime()),
+    Column("last_evaluated_at", UtcDateTime()),
+    Column("last_notified_at", UtcDateTime()),  # the repeat interval counts from here
+    Column("notify_count", Integer, nullable=False, default=0),
+    Column("silenced_by", String(64)),  # the silence that held back its last notification
     Column("details", JSON, nullable=False, default=dict),
     Index("ix_alerts_topic_id", "topic_id"),
+    Index("ix_alerts_status_fired_at", "status", "fired_at"),
+    Index("ix_alerts_fingerprint", "fingerprint"),
+)
+
+# Silences (after Alertmanager): matchers on rule / topic id / label text, active between
+# starts_at and ends_at unless expired early.
+alert_silences = Table(
+    "alert_silences",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("matchers", JSON, nullable=False, default=dict),  # {"topic_id": 12, "rule": "growth", ...}
+    Column("comment", Text, nullable=False, default=""),
+    Column("created_by", String(200), nullable=False, default=""),
+    Column("starts_at", UtcDateTime(), nullable=False),
+    Column("ends_at", UtcDateTime(), nullable=False),
+    Column("expired_at", UtcDateTime()),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Index("ix_alert_silences_ends_at", "ends_at"),
+)
+
+# Every delivery attempt outcome per alert, sink and event: what was sent where, and what failed.
+alert_notifications = Table(
+    "alert_notifications",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("alert_id", String(64), nullable=False),
+    Column("sink", String(32), nullable=False),  # kafka | webhook | log
+    Column("event", String(16), nullable=False),  # firing | repeat | resolved
+    Column("status", String(16), nullable=False),  # sent | failed
+    Column("attempts", Integer, nullable=False, default=1),
+    Column("last_error", Text),
+    Column("at", UtcDateTime(), nullable=False),
+    UniqueConstraint("alert_id", "sink", "event", "at", name="uq_alert_notifications_alert_sink_event_at"),
+    Index("ix_alert_notifications_alert_id", "alert_id"),
+)
+
+# The latest growth measurement per topic (written by the alert evaluation): lets analysts sort
+# and filter by "growing now" with an index instead of recomputing 20k growth curves per request.
+topic_growth = Table(
+    "topic_growth",
+    metadata,
+    Column("topic_id", Integer, primary_key=True, autoincrement=False),
+    Column("recent_count", Integer, nullable=False, default=0),  # near-copies counted once
+    Column("recent_outlets", Integer, nullable=False, default=0),
+    Column("baseline_rate", Float, nullable=False, default=0.0),  # EWMA articles per window
+    Column("z_score", Float, nullable=False, default=0.0),
+    Column("growth_score", Float, nullable=False, default=0.0),
+    Column("evaluated_at", UtcDateTime(), nullable=False),
+    Index("ix_topic_growth_growth_score", "growth_score"),
 )
 
 # Bookkeeping for scheduled jobs (last re-clustering, last ingest) shown by `newsflow status`.

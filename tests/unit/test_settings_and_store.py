@@ -18,7 +18,8 @@ def test_settings_read_environment_and_derive_paths(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("NEWSFLOW_API_KEYS", '["k1", "k2"]')
     settings = Settings()
     assert settings.assign_threshold == 0.42
-    assert settings.api_keys == ["k1", "k2"]
+    assert [key.get_secret_value() for key in settings.api_keys] == ["k1", "k2"]
+    assert "k1" not in repr(settings)  # secrets stay out of logs and error messages
     assert settings.database_url == f"sqlite:///{tmp_path / 'newsflow.db'}"
     assert settings.resolved_airflow_home == tmp_path / "airflow"
 
