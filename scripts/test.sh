@@ -8,6 +8,7 @@ cd "$ROOT"
 # shellcheck source=scripts/bootstrap.sh
 source "$ROOT/scripts/bootstrap.sh"
 
+bash "$ROOT/scripts/install_chromium.sh"
 newsflow infra up --postgres
 if [ "${NEWSFLOW_KEEP_INFRA:-0}" != "1" ]; then
   trap 'newsflow infra down || true' EXIT

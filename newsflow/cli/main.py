@@ -21,7 +21,15 @@ def _register_commands() -> None:
 
     for module in (infra_cmd, store_cmd, demo_cmd):
         module.register(app)
-    for optional in ("newsflow.cli.ingest_cmd", "newsflow.cli.clustering_cmd"):
+    for optional in (
+        "newsflow.cli.ingest_cmd",
+        "newsflow.cli.clustering_cmd",
+        "newsflow.cli.topics_cmd",
+        "newsflow.cli.api_cmd",
+        "newsflow.cli.alerts_cmd",
+        "newsflow.cli.status_cmd",
+        "newsflow.cli.dlq_cmd",
+    ):
         __import__(optional)
         sys.modules[optional].register(app)
 
