@@ -155,6 +155,12 @@ class TopicEventRecord(Record):
 
 
 class AlertRecord(Record):
+    """One alert notification on the alerts topic, keyed on Kafka by ``fingerprint`` (rule + topic).
+
+    ``event`` says why it was sent: ``firing`` (new), ``repeat`` (still firing after the repeat
+    interval) or ``resolved``; ``at`` is the evaluation time that sent it.
+    """
+
     SCHEMA: ClassVar[str] = "alert"
 
     alert_id: str
@@ -165,3 +171,9 @@ class AlertRecord(Record):
     article_count: int
     at: UtcDatetime
     details: dict[str, Any] = Field(default_factory=dict)
+    fingerprint: str = ""
+    group_key: str = ""
+    event: Literal["firing", "repeat", "resolved"] = "firing"
+    summary: str = ""
+    fired_at: UtcDatetime | None = None
+    resolved_at: UtcDatetime | None = None

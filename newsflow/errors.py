@@ -53,3 +53,24 @@ class FeedError(NewsflowError):
 
 class ModelLoadError(NewsflowError):
     """The embedding model cannot be loaded (offline, wrong name or path)."""
+
+
+class TopicNotFoundError(NewsflowError):
+    """No topic has the requested id (the API answers 404, the CLI exits 1)."""
+
+
+class SilenceError(NewsflowError):
+    """A silence request is invalid: no matcher, a bad duration or end time (the API answers 422)."""
+
+
+class SilenceNotFoundError(NewsflowError):
+    """No silence has the requested id (the API answers 404, the CLI exits 1)."""
+
+
+class AlertDeliveryError(NewsflowError):
+    """An alert notification could not be delivered to a sink (recorded as failed, never fatal to other sinks)."""
+
+
+# --- dead letters ---
+class DeadLetterNotFoundError(NewsflowError):
+    """A dead letter asked for by position is not on the dead-letter topic, or a replay cannot be recorded."""

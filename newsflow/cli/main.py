@@ -53,7 +53,8 @@ def main() -> None:
     try:
         app(standalone_mode=False)
     except NewsflowError as exc:
-        err_console.print(f"[bold red]{type(exc).__name__}[/]: {exc}")
+        # soft_wrap: one line whatever the terminal width, so scripts can grep it.
+        err_console.print(f"[bold red]{type(exc).__name__}[/]: {exc}", soft_wrap=True, markup=True)
         sys.exit(1)
     except click.ClickException as exc:  # usage errors: click's own one-line message
         exc.show()
