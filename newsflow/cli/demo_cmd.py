@@ -91,7 +91,7 @@ def _latest_publication(settings: Settings) -> datetime | None:
 def run_demo(settings: Settings, feeds: int) -> None:
     from clustering.jobs import recluster_now
     from clustering.worker import run_worker
-    from newsflow.cli.clustering_cmd import print_topics_table
+    from newsflow.cli.topics_cmd import print_topics_table
     from newsflow.kafka_io import ensure_topics
     from newsflow.samplefeeds import sample_feed_specs, serve_sample_feeds
     from newsflow.store.database import open_store

@@ -1,0 +1,94 @@
+"""``newsflow topics list|show|search|timeline|lineage`` through the real console-script app."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from rich.console import Console
+from typer.testing import CliRunner
+
+from newsflow.cli import main as cli_main
+from newsflow.cli import topics_cmd
+from newsflow.errors import TopicNotFoundError
+from newsflow.settings import Settings
+from newsflow.store.database import open_store
+from tests.unit.query.dataset import Dataset, fill_store
+
+
+@pytest.fixture(scope="module")
+def app() -> object:
+    if not any(group.name == "topics" for group in cli_main.app.registered_groups):
+        cli_main._register_commands()
+    return cli_main.app
+
+
+@pytest.fixture
+def dataset(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Dataset:
+    filled = fill_store(open_store(settings))
+    monkeypatch.setenv("NEWSFLOW_STATE_DIR", str(settings.state_dir))  # load_settings() finds the test store
+    monkeypatch.setattr(topics_cmd, "console", Console(width=220))
+    return filled
+
+
+def run(app: object, *args: str) -> str:
+    result = CliRunner().invoke(app, list(args))  # type: ignore[arg-type]
+    assert result.exit_code == 0, (result.output, result.exception)
+    return result.output
+
+
+def test_plain_topics_prints_the_recent_list(app: object, dataset: Dataset) -> None:
+    out = run(app, "topics")
+    assert "Topics" in out and "election vote" in out and "football final" in out
+    assert "storm weather" not in out  # faded
+    assert out.index("football final") < out.index("election vote")  # most recently active first
+
+
+def test_list_json_with_filters(app: object, dataset: Dataset) -> None:
+    rows = json.loads(run(app, "topics", "list", "--format", "json", "--min-size", "1", "--sort", "growth"))
+    assert [r["id"] for r in rows][:3] == [1, 5, 2] and len(rows) == 20  # the default --limit
+    german = json.loads(run(app, "topics", "list", "--language", "de", "--format", "json"))
+    assert [r["id"] for r in german] == [2]
+    faded = json.loads(run(app, "topics", "list", "--status", "faded", "--format", "json"))
+    assert [r["id"] for r in faded] == [3]
+    growing = json.loads(run(app, "topics", "list", "--growing", "--format", "json"))
+    assert [r["id"] for r in growing] == [1]
+
+
+def test_list_csv(app: object, dataset: Dataset) -> None:
+    out = run(app, "topics", "list", "--outlet", "Beta Times", "--format", "csv", "--sort", "size")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [r["id"] for r in rows] == ["1", "5"]
+    assert rows[0]["keywords"] == "election vote parliament" and rows[0]["outlets"] == "Alpha News; Beta Times"
+    assert rows[0]["growth_score"] == "5.0"
+
+
+def test_show_table_json_and_csv(app: object, dataset: Dataset) -> None:
+    table = run(app, "topics", "show", "1")
+    assert "Topic 1: election vote" in table and "Alpha News" in table and "merged from: 4" in table
+    assert "split into: 5" in table and "Election observers publish report" in table
+    detail = json.loads(run(app, "topics", "show", "1", "--format", "json"))
+    assert detail["articles_total"] == 6 and detail["merged_from"] == [4]
+    rows = list(csv.DictReader(io.StringIO(run(app, "topics", "show", "1", "--format", "csv"))))
+    assert {r["id"] for r in rows} == {a["id"] for a in dataset.articles_of[1]}
+
+
+def test_unknown_id_is_a_named_error(app: object, dataset: Dataset) -> None:
+    for command in ("show", "timeline", "lineage"):
+        result = CliRunner().invoke(app, ["topics", command, "777"])  # type: ignore[arg-type]
+        assert result.exit_code == 1 and isinstance(result.exception, TopicNotFoundError)
+        assert "777" in str(result.exception)
+
+
+def test_search_timeline_and_lineage(app: object, dataset: Dataset) -> None:
+    found = json.loads(run(app, "topics", "search", "election", "--format", "json"))
+    assert {r["id"] for r in found} == {1, 4, 5} and all(r["score"] > 0 for r in found)
+    assert "election recount" in run(app, "topics", "search", "recount")
+    series = list(csv.DictReader(io.StringIO(run(app, "topics", "timeline", "1", "--format", "csv"))))
+    assert [int(r["count"]) for r in series] == [1, 2, 0, 1, 0, 2]
+    assert "articles per hour" in run(app, "topics", "timeline", "1", "--hours", "2")
+    lineage = json.loads(run(app, "topics", "lineage", "5", "--format", "json"))
+    assert lineage["split_from"] == [1] and [e["kind"] for e in lineage["events"]] == ["born"]
+    assert "merged" in run(app, "topics", "lineage", "1")
