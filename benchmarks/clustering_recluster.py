@@ -6,12 +6,15 @@ For each window size, in a fresh subprocess (so each size's peak RSS is its own)
    centres, made-up keyword headlines and leads, times over 72 h);
 2. ``represent_window``: the hashed TF-IDF of the window (what loading a window costs after the
    embeddings come from the cache) — timed, but reported apart;
-3. ``plan_recluster``: the real re-clustering stage (features → HDBSCAN → linkage → story merging
-   in ``cluster_window``, then reconciliation, labels and summaries) with the configured settings,
-   on a window with no previous topics — timed as a whole, with ``cluster_window`` timed inside it.
+3. ``plan_recluster``: the real re-clustering stage (features → neighbour graph → HDBSCAN over the
+   graph → linkage → story merging in ``cluster_window``, then reconciliation, labels and
+   summaries) with the configured settings (``NEWSFLOW_*`` variables apply), on a window with no
+   previous topics — timed as a whole, with ``cluster_window`` timed inside it. Windows above
+   ``recluster_exact_neighbours_max`` take the approximate neighbour search.
 
-Printed per size: the seconds of each part, clusters found, B-cubed-free sanity figures (share of
-articles assigned), and the process's RSS after generating the data and its peak. The store and
+Printed per size: the seconds of each part, clusters found, the share of articles assigned, the
+purity of the clusters against the synthetic stories (share of assigned articles in their
+cluster's majority story), and the process's RSS after building the window and its peak. The store and
 the embedding model are not involved. Issue 4's targets: 50k re-clustered in <= 30 s; worker RSS
 <= 1.5 GB with 100k articles in the window.
 

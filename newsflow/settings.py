@@ -84,15 +84,22 @@ class Settings(BaseSettings):
     assign_candidates: int = 32  # topics re-ranked with sparse + time after the dense centroid search
     seed_pool_size: int = 5000  # most recent unassigned articles kept for seeding topics online
     recluster_sparse_dims: int = 64  # TruncatedSVD components of the sparse part before HDBSCAN
-    recluster_dims: int = 48  # PCA dimensions HDBSCAN runs on (0: no reduction)
+    recluster_svd_rows: int = 20000  # rows the sparse part's SVD learns from in larger windows (all rows are projected)
+    recluster_dims: int = 0  # PCA dimensions of the features the neighbour graph is built on (0: no reduction)
     hdbscan_selection: str = "eom"  # eom | leaf
     recluster_merge_threshold: float = 0.3  # average-linkage cut over HDBSCAN cores + noise (mean similarity)
     story_merge_threshold: float = 0.45  # centroid similarity at which established clusters merge
     story_min_size: int = 3  # members a cluster needs before its centroid counts as established
-    recluster_max_groups: int = 8000  # bound on the linkage matrix (groups² / 2 floats)
+    recluster_neighbours: int = 16  # neighbours per article in the graph every re-clustering stage works on
+    recluster_exact_neighbours_max: int = 20000  # windows up to this size search neighbours exactly
+    recluster_ivf_list_size: int = 512  # larger windows: rows per inverted-file list (k-means cell)
+    recluster_ivf_probe: int = 4  # lists each list's rows are compared with (itself and the nearest)
+    recluster_term_df_max: int = 50  # larger windows: articles sharing a term this rare are candidate neighbours
+    recluster_block_rows: int = 1024  # query rows per block of the neighbour search (block × window floats)
     reconcile_split_share: float = 0.3  # a cluster holding this share of a topic's members splits off
     revive_threshold: float = 0.7  # centroid similarity that brings a faded topic back
     topic_keywords: int = 8
+    topic_entities: int = 8  # named entities kept per topic (0: none)
 
     # --- API and web page (newsflow api) ---
     api_host: str = "127.0.0.1"
@@ -127,6 +134,7 @@ class Settings(BaseSettings):
     # --- dead letters and backpressure ---
     dlq_replay_batch: int = 500
     worker_max_inflight_records: int = 5000  # the worker pauses fetching above this many unprocessed records
+    worker_store_retry_s: float = 120.0  # the worker retries a batch this long while the store is down, then exits
 
     log_level: str = "INFO"
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from clustering.labels import keywords, stats, summarise
-from clustering.recluster import attach_noise, cluster_window, link_groups, merge_stories
+from clustering.recluster import cluster_window, link_groups, merge_stories
 from clustering.represent import Batch, Doc, SparseVectoriser, represent
 from newsflow.settings import Settings
 from tests.unit.clustering.stories import STORIES, T0
@@ -69,12 +69,6 @@ def test_merge_stories_merges_established_clusters_only(cfg: Settings) -> None:
     assert merged[0] == merged[3] and merged[6] != merged[0]
     small = merge_stories(batch, np.array([0, 0, 0, 1, 1, -1, 2, 2, 2]), cfg)
     assert small[3] != small[0]  # a two-article cluster is not established: no centroid merge
-
-
-def test_attach_noise_uses_the_assign_threshold(cfg: Settings) -> None:
-    batch, _ = blobs(cfg, [0, 0, 0, 7], per=1, noise=0.05)
-    labels = attach_noise(batch, np.array([0, 0, -1, -1]), cfg)
-    assert labels.tolist() == [0, 0, 0, -1]
 
 
 def test_keywords_label_and_representative_headline(settings: Settings) -> None:
