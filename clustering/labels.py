@@ -1,26 +1,31 @@
-"""How a topic presents itself: keywords, a label, the representative headline, and its statistics.
+"""How a topic presents itself: keywords, named entities, a label, the representative headline, statistics.
 
 Keywords are class-based TF-IDF: the topic's members read as one document (term frequencies of the
 class), weighted by the inverse document frequency of the window, so words the whole window uses
-("market", "report") fall behind the ones that set this story apart. The representative headline
-is the member closest to the topic's dense centroid.
+("market", "report") fall behind the ones that set this story apart. Named entities (``entities.py``)
+are ranked the same way: share of members naming them × the window's IDF of their rarest word. The
+representative headline is the member closest to the topic's dense centroid.
 """
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from clustering.entities import mentions
+from clustering.entity_rank import rank_entities
 from clustering.represent import Batch, Doc, SparseVectoriser, to_hours
-from clustering.text import distinct
+from clustering.text import _tokens, distinct
 from clustering.topics import TopicSummary
 from newsflow.settings import Settings
 
 LABEL_KEYWORDS = 3
 REPRESENTATIVES = 3
+ENTITY_MEMBERS = 20  # members (closest to the centroid first) whose names are read: bounds a big topic's cost
 
 
 def keywords(docs: Sequence[Doc], vectoriser: SparseVectoriser, settings: Settings, top: int) -> list[str]:
@@ -42,6 +47,38 @@ def keywords(docs: Sequence[Doc], vectoriser: SparseVectoriser, settings: Settin
     return [t for _, _, t in scored[:top]]
 
 
+def entities(docs: Sequence[Doc], vectoriser: SparseVectoriser, settings: Settings, top: int) -> list[str]:
+    """Top named entities of the members, by share of members naming them × the window's IDF."""
+    if top <= 0:
+        return []
+    found = [mentions(d.dense_text(settings), d.language) for d in docs]  # title + lead: where news names names
+    return rank_entities(found, lambda names: _window_idf(names, vectoriser), top)
+
+
+def _window_idf(names: Sequence[str], vectoriser: SparseVectoriser) -> list[float]:
+    """IDF of each name's rarest word in the window (a phrase is at least as rare as its rarest word)."""
+    index = [np.array([_term_index(t, vectoriser.n_features) for t in _name_terms(name)]) for name in names]
+    return [float(vectoriser.idf(rows).max()) for rows in index]
+
+
+@functools.lru_cache(maxsize=50_000)
+def _name_terms(name: str) -> tuple[str, ...]:
+    # "US" is a stop word to the tokeniser, but the term "U.S." texts leave in the window.
+    # Not through ``tokens``: its cache holds the window's texts, which the names would push out.
+    return _tokens.__wrapped__(name, None) or (name.casefold(),)
+
+
+@functools.lru_cache(maxsize=50_000)  # names recur in every re-clustering; hashing one by one is the slow part
+def _term_index(term: str, n_features: int) -> int:
+    return _hasher(n_features).term_index(term)
+
+
+@functools.lru_cache(maxsize=4)
+def _hasher(n_features: int) -> SparseVectoriser:
+    """A vectoriser only for its hashing: the index of a term depends on ``n_features`` alone."""
+    return SparseVectoriser(n_features)
+
+
 def summarise(docs: Sequence[Doc], dense: np.ndarray, vectoriser: SparseVectoriser, settings: Settings) -> TopicSummary:
     """Label, keywords, representative headline and centroid of one topic's members (row-aligned)."""
     words = keywords(docs, vectoriser, settings, settings.topic_keywords)
@@ -57,6 +94,7 @@ def summarise(docs: Sequence[Doc], dense: np.ndarray, vectoriser: SparseVectoris
         representative_title=docs[order[0]].title if order else "",
         centroid=centroid,
         representative_ids=[docs[i].id for i in order[:REPRESENTATIVES]],
+        entities=entities([docs[i] for i in order[:ENTITY_MEMBERS]], vectoriser, settings, settings.topic_entities),
     )
 
 

@@ -43,10 +43,11 @@ class LineageEvent:
 
 @dataclass
 class TopicSummary:
-    """How a topic presents itself: label, keywords, the headline closest to its centroid."""
+    """How a topic presents itself: label, keywords, the headline closest to its centroid, named entities."""
 
     label: str
     keywords: list[str]
     representative_title: str
     centroid: np.ndarray | None = None
     representative_ids: list[str] = field(default_factory=list)
+    entities: list[str] = field(default_factory=list)  # names as written ("Donald Trump", "EU"), best first

@@ -232,6 +232,7 @@ def _print_detail(detail: dict[str, Any], articles: list[dict[str, Any]]) -> Non
                   f"({', '.join(detail['outlets'])}); languages: {', '.join(detail['languages']) or '-'}")  # fmt: skip
     console.print(f"seen {_when(detail['first_seen'])} .. {_when(detail['last_seen'])}; keywords: "
                   f"{', '.join(detail['keywords'])}")  # fmt: skip
+    console.print(f"entities: {', '.join(detail['entities']) or '-'}", markup=False)
     hourly = _spark([p["count"] for p in detail["growth_series"]])
     console.print(f"growth score {growth['growth_score']:.2f}, z {growth['z_score']:.2f}, "
                   f"{growth['recent_count']} recent; hourly: {hourly}")  # fmt: skip

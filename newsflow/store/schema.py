@@ -161,6 +161,7 @@ topics = Table(
     Column("keywords", JSON, nullable=False, default=list),
     Column("representative_title", Text, nullable=False, default=""),
     Column("representative_ids", JSON, nullable=False, default=list),  # members closest to the centroid
+    Column("entities", JSON, nullable=False, default=list, server_default="[]"),  # named entities, best first
     Column("status", String(16), nullable=False, default="active"),  # active | faded | merged
     Column("merged_into", Integer),
     Column("first_seen", UtcDateTime(), nullable=False),

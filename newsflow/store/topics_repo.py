@@ -108,7 +108,7 @@ def create_topics(conn: Connection, topic_ids: Iterable[int], at: datetime) -> N
     fresh state, instead of two stories silently sharing one topic.
     """
     rows = [
-        {"id": t, "label": "", "keywords": [], "representative_title": "", "representative_ids": [],
+        {"id": t, "label": "", "keywords": [], "entities": [], "representative_title": "", "representative_ids": [],
          "status": TopicStatus.ACTIVE.value, "first_seen": at, "last_seen": at, "article_count": 0,
          "outlet_count": 0, "outlets": [], "languages": [], "hourly_counts": {}, "updated_at": at}
         for t in sorted(set(topic_ids))
@@ -155,6 +155,7 @@ def save_summaries(conn: Connection, summaries: Mapping[int, TopicSummary], at: 
         values: dict[str, Any] = {
             "label": s.label,
             "keywords": list(s.keywords),
+            "entities": list(s.entities),
             "representative_title": s.representative_title,
             "representative_ids": list(s.representative_ids),
             "updated_at": at,

@@ -66,7 +66,10 @@
       el("td", { className: "topic-cell", "data-label": "Topic" },
         el("a", { href: NF.topicHref(t.id), className: "topic-label" }, t.label || `Topic ${t.id}`),
         t.representative_title && t.representative_title !== t.label
-          ? el("div", { className: "headline muted" }, t.representative_title) : null),
+          ? el("div", { className: "headline muted" }, t.representative_title) : null,
+        (t.entities || []).length
+          ? el("div", { className: "entities muted small", title: "named entities" }, t.entities.slice(0, 4).join(" · "))
+          : null),
       el("td", { "data-label": "Keywords" },
         el("ul", { className: "chips" }, (t.keywords || []).slice(0, 6).map((k) => el("li", {}, k)))),
       el("td", { className: "num article-count", "data-label": "Articles" }, String(t.article_count)),

@@ -105,11 +105,23 @@
         `${event.article_count} articles`, event.label ? ` · “${event.label}”` : ""));
   }
 
+  /** Named entities as chips under the keywords (the list is made once; the page shell has no slot). */
+  function entityChips(names) {
+    let list = byId("entities");
+    if (!list) {
+      list = el("ul", { id: "entities", className: "chips entities", "aria-label": "named entities" });
+      byId("keywords").after(list);
+    }
+    fill(list, names.map((name) => el("li", { className: "entity", title: "named entity" }, name)));
+    list.hidden = names.length === 0;
+  }
+
   function render(t) {
     document.title = `newsflow · ${t.label || "topic " + t.id}`;
     byId("topic-label").textContent = t.label || `Topic ${t.id}`;
     byId("representative").textContent = t.representative_title || "";
     fill(byId("keywords"), (t.keywords || []).map((k) => el("li", {}, k)));
+    entityChips(t.entities || []);
     fill(byId("first-seen"), NF.timeEl(t.first_seen));
     fill(byId("last-seen"), NF.timeEl(t.last_seen), " ", el("span", { className: "muted" }, NF.fmtAgo(t.last_seen)));
     byId("article-count").textContent = `${t.article_count} from ${t.outlet_count} outlet${t.outlet_count === 1 ? "" : "s"}`;
