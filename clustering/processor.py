@@ -166,8 +166,11 @@ class BatchProcessor:
             with self.engine.begin() as conn:
                 articles_repo.upsert_articles(conn, records, now)
                 topics_repo.create_topics(conn, [a.topic_id for a in created if a.topic_id is not None], now)
+                # Another writer (a second consumer group, a re-clustering) may have placed some of these
+                # articles elsewhere meanwhile: the topics they leave are refreshed too, or their counts drift.
+                left = set(topics_repo.memberships_of(conn, [m.article_id for m in members]).values())
                 topics_repo.write_memberships(conn, members, now)
-                topics_repo.refresh_stats(conn, touched, now)
+                topics_repo.refresh_stats(conn, sorted(left.union(touched)), now)
                 summaries = summaries_for(conn, touched, clusterer.member_of, self.embedder, vectoriser, self.settings)
                 topics_repo.save_summaries(conn, summaries, now)
                 lineage_repo.record_events(conn, [_born(a, now, summaries) for a in created])

@@ -5,6 +5,12 @@ per micro-batch is ``BatchProcessor.process`` (``processor.py``), which takes pl
 needs no broker. Delivery is at-least-once with idempotent writes: offsets are committed only after
 the batch is in the store and its dead letters are acknowledged, and a replayed message whose
 revision is already stored changes nothing. SIGTERM finishes the current batch, commits and exits.
+
+Backpressure: one poll returns at most ``min(worker_batch_size, worker_max_inflight_records)``
+records, and while a full batch is processed (a backlog exists) the assigned partitions are
+paused, so the client fetches nothing more until the batch is committed: the records held in
+memory stay bounded by one batch plus one fetch response per partition, whatever the lag.
+The progress line logs the lag of the assigned partitions (``newsflow status`` shows the group's).
 """
 
 from __future__ import annotations
@@ -21,11 +27,12 @@ from types import FrameType
 from typing import Any
 
 from kafka.errors import CommitFailedError, KafkaError
+from sqlalchemy.exc import DataError, DBAPIError
 
 from clustering.embed import CachedEmbedder, Embedder
 from clustering.persist import publish_pending_events
-from clustering.processor import BatchOutcome, BatchProcessor, RawMessage
-from newsflow.errors import BrokerUnavailableError
+from clustering.processor import BatchOutcome, BatchProcessor, RawMessage, dead_letter
+from newsflow.errors import BrokerUnavailableError, StoreUnavailableError
 from newsflow.kafka_io import ConsumerOptions, ensure_topics, make_consumer, make_producer, publish, topic_names
 from newsflow.settings import Settings
 from newsflow.store.database import open_store
@@ -33,6 +40,7 @@ from newsflow.store.embeddings_repo import SqlVectorCache
 
 log = logging.getLogger(__name__)
 PROGRESS_EVERY_S = 30.0
+ASSIGNMENT_WAIT_S = 60.0  # --until-idle waits this long for a partition assignment before calling it idle
 
 
 @dataclass
@@ -47,6 +55,8 @@ class WorkerReport:
     events_published: int = 0
     batches: int = 0
     topics: int = 0  # active topics the worker knows at the end
+    paused_batches: int = 0  # batches processed with fetching paused (backpressure)
+    lag: int = -1  # messages behind on the assigned partitions at the last progress line (-1: not measured)
     stopped_by: str = ""
 
     def as_dict(self) -> dict[str, Any]:
@@ -109,37 +119,43 @@ def run_worker(
     producer = make_producer(settings, client_id="newsflow-worker")
     report = WorkerReport()
     timeout_s = settings.kafka_request_timeout_ms / 1000
+    poll_size = max(1, min(settings.worker_batch_size, settings.worker_max_inflight_records))
     last_message = last_progress = time.monotonic()
     log.info("worker consuming %s as group %s", names.articles, settings.kafka_consumer_group)
     try:
         with _stop_on_sigterm() as stop:
             while not stop.is_set():
                 try:
-                    polled = consumer.poll(
-                        timeout_ms=settings.worker_poll_timeout_ms, max_records=settings.worker_batch_size
-                    )
+                    polled = consumer.poll(timeout_ms=settings.worker_poll_timeout_ms, max_records=poll_size)
                 except KafkaError as exc:
                     raise BrokerUnavailableError(
                         f"polling {names.articles} failed: {type(exc).__name__}: {exc}"
                     ) from exc
                 messages = [_raw(m) for part in polled.values() for m in part]
                 if not messages:
-                    if until_idle and time.monotonic() - last_message >= idle_timeout_s:
+                    # Idle only counts once partitions are assigned: after a crash the group first waits
+                    # for the dead member's session to expire, and that wait is not "no messages".
+                    limit_s = idle_timeout_s if consumer.assignment() else max(idle_timeout_s, ASSIGNMENT_WAIT_S)
+                    if until_idle and time.monotonic() - last_message >= limit_s:
                         report.stopped_by = "idle"
                         break
                     continue
                 last_message = time.monotonic()
-                outcome = processor.process(messages)
-                if outcome.dead_letters:
-                    publish(producer, names.deadletter, [(d.key or "", d) for d in outcome.dead_letters], timeout_s)
-                _commit(consumer)
-                report.events_published += publish_pending_events(engine, settings, clock(), producer)
+                with _paused_while_backlogged(consumer, len(messages) >= poll_size) as paused:
+                    outcome = _process_isolating_poison(processor, messages, settings, stop, clock)
+                    if outcome.dead_letters:
+                        publish(producer, names.deadletter, [(d.key or "", d) for d in outcome.dead_letters], timeout_s)
+                    _commit(consumer)
+                report.paused_batches += int(paused)
+                report.events_published += _publish_events(engine, settings, clock(), producer)
                 _add(report, len(messages), outcome)
                 if time.monotonic() - last_progress >= PROGRESS_EVERY_S or until_idle:
                     last_progress = time.monotonic()
+                    report.lag = _assigned_lag(consumer)
                     log.info(
-                        "worker: %d consumed, %d stored, %d skipped, %d dead-lettered, %d topics",
+                        "worker: %d consumed, %d stored, %d skipped, %d dead-lettered, %d topics, lag %d",
                         report.consumed, report.stored, report.skipped, report.dead_lettered, report.topics,
+                        report.lag,
                     )  # fmt: skip
             else:
                 report.stopped_by = "signal"
@@ -148,6 +164,106 @@ def run_worker(
         producer.close(timeout=timeout_s)
     log.info("worker stopped (%s): %s", report.stopped_by or "error", report.as_dict())
     return report
+
+
+def _publish_events(engine: Any, settings: Settings, now: datetime, producer: Any) -> int:
+    """The lineage outbox; a store outage here only delays events (they stay unpublished in the store)."""
+    try:
+        return publish_pending_events(engine, settings, now, producer)
+    except DBAPIError as exc:
+        if not _store_unreachable(exc):
+            raise
+        log.warning("lineage events not published yet, the store is unreachable: %s", type(exc.orig).__name__)
+        return 0
+
+
+def _process_isolating_poison(
+    processor: BatchProcessor,
+    messages: list[RawMessage],
+    settings: Settings,
+    stop: threading.Event,
+    clock: Callable[[], datetime],
+) -> BatchOutcome:
+    """Process the batch; if the store refuses a value (too long, a NUL byte: ``DataError``), find the culprit.
+
+    The batch is retried one message at a time and each message the store refuses becomes a dead
+    letter (stage ``store``), so one bad record can neither stop the worker nor block its partition.
+    """
+    try:
+        return _process_riding_out_store_outages(processor, messages, settings, stop)
+    except DataError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        if len(messages) == 1:
+            log.warning("the store refused message %s:%s: %s", messages[0].partition, messages[0].offset, reason)
+            letter = dead_letter(messages[0], exc, "store", clock())
+            return BatchOutcome(dead_letters=[letter.model_copy(update={"reason": f"the store refused it: {reason}"})])
+        log.warning("the store refused a batch of %d (%s); retrying it one message at a time", len(messages), reason)
+    total = BatchOutcome()
+    for message in messages:
+        one = _process_isolating_poison(processor, [message], settings, stop, clock)
+        total.stored += one.stored
+        total.skipped += one.skipped
+        total.assigned += one.assigned
+        total.unassigned += one.unassigned
+        total.topics_created += one.topics_created
+        total.active_topics = one.active_topics
+        total.dead_letters.extend(one.dead_letters)
+    return total
+
+
+def _process_riding_out_store_outages(
+    processor: BatchProcessor, messages: list[RawMessage], settings: Settings, stop: threading.Event
+) -> BatchOutcome:
+    """Process the batch; while the store is unreachable retry it with backoff (nothing is committed meanwhile).
+
+    After ``worker_store_retry_s`` (or a stop signal) it gives up with ``StoreUnavailableError``: the
+    offsets stay uncommitted, so a restarted worker reads the batch again and loses nothing.
+    """
+    deadline = time.monotonic() + settings.worker_store_retry_s
+    delay = 0.5
+    while True:
+        try:
+            return processor.process(messages)
+        except DBAPIError as exc:
+            if not _store_unreachable(exc):
+                raise
+            if time.monotonic() + delay > deadline or stop.is_set():
+                reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+                raise StoreUnavailableError(f"the store stayed unreachable: {reason}") from exc
+            log.warning("store unreachable (%s); retrying the batch in %.1f s", type(exc.orig).__name__, delay)
+            stop.wait(delay)
+            delay = min(delay * 2, 5.0)
+
+
+def _store_unreachable(exc: DBAPIError) -> bool:
+    """A lost or refused connection (retrying helps), as opposed to a bad statement (it does not)."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    return exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
+
+
+@contextmanager
+def _paused_while_backlogged(consumer: Any, backlogged: bool) -> Iterator[bool]:
+    """Pause fetching for the duration of a full batch; the client keeps what it already fetched."""
+    partitions = list(consumer.assignment()) if backlogged else []
+    if partitions:
+        consumer.pause(*partitions)
+    try:
+        yield bool(partitions)
+    finally:
+        if partitions:
+            consumer.resume(*partitions)
+
+
+def _assigned_lag(consumer: Any) -> int:
+    """End offset minus position, summed over the assigned partitions (-1 if the broker does not answer)."""
+    partitions = list(consumer.assignment())
+    try:
+        ends = consumer.end_offsets(partitions) if partitions else {}
+        return sum(max(0, ends[tp] - consumer.position(tp)) for tp in partitions)
+    except KafkaError as exc:
+        log.debug("lag not measured: %s", exc)
+        return -1
 
 
 def _commit(consumer: Any) -> None:

@@ -1,9 +1,91 @@
-"""Placeholder: filled in by the work on issues 5/6."""
+"""``newsflow status``: consumer lag, failing feeds, last ingest and re-clustering, alerts, dead letters."""
 
 from __future__ import annotations
 
+import json
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
 import typer
+from rich.console import Console
+
+if TYPE_CHECKING:
+    from newsflow.pipeline_status import PipelineStatus, Section
+
+console = Console()
+
+
+class StatusFormat(StrEnum):
+    TABLE = "table"
+    JSON = "json"
 
 
 def register(app: typer.Typer) -> None:
-    """Registers nothing yet."""
+    app.command("status")(status)
+
+
+def _lag_lines(value: dict[str, Any]) -> list[str]:
+    parts = ", ".join(f"p{p['partition']}={p['lag']}" for p in value["partitions"]) or "no partitions"
+    return [f"consumer lag: {value['total']} ({value['group']} on {value['topic']}: {parts})"]
+
+
+def _feeds_lines(value: dict[str, Any]) -> list[str]:
+    lines = [f"feeds failing: {value['count']} of {value['feeds_total']} ({value['paused']} paused)"]
+    for f in value["feeds"][:10]:
+        state = "paused" if f["paused"] else f"{f['consecutive_failures']} failures"
+        lines.append(f"  {f['feed']}: {state}; {f['last_error'] or '-'}")
+    return lines
+
+
+def _alerts_lines(value: dict[str, Any]) -> list[str]:
+    lines = [f"alerts firing: {value['count']}"]
+    for a in value["top"]:
+        silenced = f" (silenced by {a['silenced_by']})" if a["silenced_by"] else ""
+        lines.append(f"  topic {a['topic_id']} [{a['rule']}] since {a['fired_at']}: {a['summary']}{silenced}")
+    return lines
+
+
+def section_lines(section: Section) -> list[str]:
+    """The human-readable lines of one section; a section that failed is one ``name: ErrorName: ...`` line."""
+    title = section.name.replace("_", " ")
+    if section.error is not None:
+        return [f"{title}: {section.error}"]
+    value = section.value or {}
+    if section.name == "consumer_lag":
+        return _lag_lines(value)
+    if section.name == "feeds_failing":
+        return _feeds_lines(value)
+    if section.name == "alerts_firing":
+        return _alerts_lines(value)
+    if section.name == "last_ingest":
+        return [f"last ingest: {value['last_success_at'] or 'never'} (last poll {value['last_polled_at'] or 'never'})"]
+    if section.name == "last_recluster":
+        return [f"last re-clustering: {value['last_run_at'] or 'never'}"]
+    if section.name == "dead_letters":
+        return [f"dead letters: {value['count']} ({value['not_replayed']} not replayed; `newsflow dlq list`)"]
+    return [f"{title}: {value.get('count', value)}"]
+
+
+def render_status(report: PipelineStatus) -> str:
+    return "\n".join(line for s in report.sections for line in section_lines(s))
+
+
+def status(
+    fmt: StatusFormat = typer.Option(StatusFormat.TABLE, "--format", help="table or json."),
+) -> None:
+    """Summarise the pipeline; exit status 1 only when the store cannot be reached."""
+    import logging
+
+    from newsflow.pipeline_status import collect_status
+    from newsflow.settings import load_settings
+
+    # a broker that is down is one line of the report, not screens of kafka-python's reconnect log
+    logging.getLogger("kafka").setLevel(logging.CRITICAL)
+    report = collect_status(load_settings())
+    if fmt is StatusFormat.JSON:
+        console.print_json(json.dumps(report.as_dict()))
+    else:
+        console.print(render_status(report), markup=False, highlight=False)
+    if not report.store_ok:
+        # SystemExit, not typer.Exit: main() runs typer with standalone_mode=False, which drops Exit's code
+        raise SystemExit(1)

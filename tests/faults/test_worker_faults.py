@@ -1,0 +1,116 @@
+"""The clustering worker under faults: SIGKILL mid-batch, the store down for 30 s, messages delivered twice."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+from kafka import TopicPartition
+from kafka.admin import KafkaAdminClient, MemberToRemove, OffsetSpec
+
+from newsflow.kafka_io import topic_names
+from newsflow.settings import Settings
+from tests.faults.support import (
+    Expected,
+    Services,
+    assert_recovered,
+    known_records,
+    produce,
+    run_worker_process,
+    start_newsflow,
+    stored_count,
+    wait_for,
+)
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.faults]
+N = 80
+
+
+def test_worker_killed_mid_batch_then_restarted_loses_and_duplicates_nothing(
+    fault_settings: Settings, tmp_path: Path
+) -> None:
+    records = known_records(N)
+    produce(fault_settings, records)
+    log = tmp_path / "worker.log"
+    worker = start_newsflow(fault_settings, ["worker"], log)
+    try:
+        # Some batches are in the store, most are not: the worker is busy with one right now.
+        wait_for(lambda: stored_count(fault_settings) >= 16, 90, "the first batches to be stored")
+        os.kill(worker.pid, signal.SIGKILL)
+        assert worker.wait(timeout=10) == -signal.SIGKILL
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    assert stored_count(fault_settings) < N, "the worker finished before it was killed: nothing was tested"
+    _evict_dead_members(fault_settings)  # what the broker does after session.timeout.ms (45 s): saves the wait
+    assert run_worker_process(fault_settings, log) == 0, log.read_text()[-2000:]
+    assert_recovered(fault_settings, Expected({r.id for r in records}))
+
+
+def test_store_down_for_30_seconds_while_the_worker_consumes(
+    fault_settings: Settings, services: Services, tmp_path: Path
+) -> None:
+    records = known_records(N)
+    produce(fault_settings, records[: N // 2])
+    log = tmp_path / "worker.log"
+    worker = start_newsflow(fault_settings, ["worker"], log, NEWSFLOW_WORKER_STORE_RETRY_S="90")
+    try:
+        wait_for(lambda: stored_count(fault_settings) == N // 2, 90, "the first half to be stored")
+        services.stop_postgres()
+        produce(fault_settings, records[N // 2 :])  # arrives while the store is down
+        time.sleep(30)
+        assert worker.poll() is None, "the worker died during the outage:\n" + log.read_text()[-2000:]
+        services.start_postgres()
+        wait_for(lambda: stored_count(fault_settings) == N, 60, "the second half after the store came back")
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=30) == 0, log.read_text()[-2000:]
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    assert "retrying the batch" in log.read_text()  # the outage was really met, and ridden out
+    assert_recovered(fault_settings, Expected({r.id for r in records}))
+
+
+def test_messages_delivered_twice_change_nothing(fault_settings: Settings, tmp_path: Path) -> None:
+    """Two consumer groups write the same stream into one store at once; then one group re-reads from offset 0."""
+    records = known_records(N)
+    produce(fault_settings, records)
+    other = fault_settings.model_copy(update={"kafka_consumer_group": "clustering-second"})
+    first = start_newsflow(fault_settings, ["worker", "--until-idle", "--idle-timeout", "4"], tmp_path / "a.log")
+    second = start_newsflow(other, ["worker", "--until-idle", "--idle-timeout", "4"], tmp_path / "b.log")
+    assert first.wait(timeout=120) == 0, (tmp_path / "a.log").read_text()[-2000:]
+    assert second.wait(timeout=120) == 0, (tmp_path / "b.log").read_text()[-2000:]
+    expected = Expected({r.id for r in records})
+    assert_recovered(fault_settings, expected)
+    assert_recovered(other, expected)
+
+    _reset_to_beginning(fault_settings)
+    assert run_worker_process(fault_settings, tmp_path / "c.log") == 0
+    text = (tmp_path / "c.log").read_text()
+    assert f'"consumed": {N}' in text and '"stored": 0' in text, text[-2000:]  # all re-read, none re-written
+    assert_recovered(fault_settings, expected)
+
+
+def _evict_dead_members(settings: Settings) -> None:
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    try:
+        group = admin.describe_groups([settings.kafka_consumer_group])[settings.kafka_consumer_group]
+        members = [MemberToRemove(member_id=m["member_id"]) for m in group.get("members", [])]
+        if members:
+            admin.remove_group_members(settings.kafka_consumer_group, members)
+    finally:
+        admin.close()
+
+
+def _reset_to_beginning(settings: Settings) -> None:
+    topic = topic_names(settings).articles
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    try:
+        specs = {TopicPartition(topic, p): OffsetSpec.EARLIEST for p in range(settings.kafka_partitions)}
+        errors = admin.reset_group_offsets(settings.kafka_consumer_group, specs)
+        assert all(getattr(e, "errno", 0) == 0 for e in errors.values()), errors
+    finally:
+        admin.close()
