@@ -14,7 +14,7 @@ PromQL's job: ``rate(newsflow_feed_articles_published_total[1h])``,
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from wsgiref.simple_server import WSGIServer
 
@@ -124,20 +124,27 @@ def _error_info(report: list[FeedHealth]) -> Metric:
     return family
 
 
-def registry_for(engine: Engine, clock: Callable[[], datetime] = _now) -> CollectorRegistry:
-    """A registry with only the feed-health collector (no process metrics: the CLI's own are of no use)."""
+def registry_for(
+    engine: Engine, clock: Callable[[], datetime] = _now, extra: Sequence[Collector] = ()
+) -> CollectorRegistry:
+    """The feed-health collector plus ``extra`` ones such as consumer lag.
+
+    No process metrics: those of a short-lived CLI process are of no use.
+    """
     registry = CollectorRegistry(auto_describe=False)
     registry.register(FeedHealthCollector(engine, clock))
+    for collector in extra:
+        registry.register(collector)
     return registry
 
 
-def render_metrics(engine: Engine, clock: Callable[[], datetime] = _now) -> str:
+def render_metrics(engine: Engine, clock: Callable[[], datetime] = _now, extra: Sequence[Collector] = ()) -> str:
     """The Prometheus text exposition (format 0.0.4) of every feed's health, as of ``clock()``."""
-    return generate_latest(registry_for(engine, clock)).decode("utf-8")
+    return generate_latest(registry_for(engine, clock, extra)).decode("utf-8")
 
 
-def serve_metrics(engine: Engine, host: str, port: int) -> WSGIServer:
+def serve_metrics(engine: Engine, host: str, port: int, extra: Sequence[Collector] = ()) -> WSGIServer:
     """Serve ``/metrics`` on ``host:port`` from a daemon thread; the caller keeps the process alive."""
-    server, _thread = start_http_server(port, addr=host, registry=registry_for(engine))
+    server, _thread = start_http_server(port, addr=host, registry=registry_for(engine, extra=extra))
     log.info("serving feed metrics on http://%s:%d/metrics", host, server.server_port)
     return server

@@ -25,7 +25,10 @@ def register(app: typer.Typer) -> None:
 def _parse_time(value: str | None) -> datetime | None:
     if not value:
         return None
-    parsed = datetime.fromisoformat(value)
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise typer.BadParameter(f"not an ISO-8601 time: {value!r}") from exc
     if parsed.tzinfo is None:
         raise typer.BadParameter("give a timezone, e.g. 2025-02-13T12:00:00+00:00")
     return parsed.astimezone(UTC)

@@ -217,15 +217,21 @@ def metrics(
     serve: bool = typer.Option(False, "--serve", help="Serve /metrics over HTTP until Ctrl-C instead of printing."),
     host: str = typer.Option("127.0.0.1", help="Address to serve on (with --serve)."),
     port: int = typer.Option(9464, help="Port to serve on (with --serve; 0: any free port)."),
+    lag: bool = typer.Option(True, "--lag/--no-lag", help="Include the worker group's consumer lag (asks the broker)."),
 ) -> None:
-    """Feed health in the Prometheus text format: print it once, or serve it for scraping."""
+    """Feed health and consumer lag in the Prometheus text format: print once, or serve for scraping."""
+    from newsflow.consumer_lag import ConsumerLagCollector
     from newsflow.metrics import render_metrics, serve_metrics
+    from newsflow.settings import load_settings
+    from newsflow.store.database import open_store
 
-    engine = _engine()
+    settings = load_settings()
+    engine = open_store(settings)
+    extra = [ConsumerLagCollector(settings)] if lag else []
     if not serve:
-        sys.stdout.write(render_metrics(engine))
+        sys.stdout.write(render_metrics(engine, extra=extra))
         return
-    server = serve_metrics(engine, host, port)
+    server = serve_metrics(engine, host, port, extra=extra)
     console.print(f"feed metrics at http://{host}:{server.server_port}/metrics")
     try:
         while True:

@@ -9,9 +9,22 @@ import click
 import typer
 from rich.console import Console
 
+# typer >= 0.25 vendors click as typer._click: commands raise its exception classes, not click's,
+# so both families are caught (click's own still come from commands that import click directly).
+from typer._click.exceptions import ClickException as TyperClickException
+
 from newsflow.errors import NewsflowError
 
-app = typer.Typer(help="newsflow: streaming news ingestion and story clustering.", no_args_is_help=True)
+USAGE_ERRORS = (click.ClickException, TyperClickException)
+EXITS = (click.exceptions.Exit, typer.Exit)
+ABORTS = (click.exceptions.Abort, typer.Abort)
+
+# pretty_exceptions off: typer would print a traceback box before main() can turn a usage error into one line.
+app = typer.Typer(
+    help="newsflow: streaming news ingestion and story clustering.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 err_console = Console(stderr=True)
 
 
@@ -51,17 +64,20 @@ def main() -> None:
     """Entry point: named errors become one line on stderr and exit status 1, never a traceback."""
     _register_commands()
     try:
-        app(standalone_mode=False)
+        # Without standalone mode click returns a command's `typer.Exit(code)` instead of exiting.
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except NewsflowError as exc:
         # soft_wrap: one line whatever the terminal width, so scripts can grep it.
         err_console.print(f"[bold red]{type(exc).__name__}[/]: {exc}", soft_wrap=True, markup=True)
         sys.exit(1)
-    except click.ClickException as exc:  # usage errors: click's own one-line message
+    except USAGE_ERRORS as exc:  # usage errors: click's own one-line message
         exc.show()
         sys.exit(exc.exit_code)
-    except click.exceptions.Exit as exc:
+    except EXITS as exc:
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except ABORTS:
         err_console.print("Aborted.")
         sys.exit(130)
     except KeyboardInterrupt:
