@@ -87,6 +87,26 @@ def mean_similarity(weights: SimilarityWeights) -> PairScore:
     return score
 
 
+def with_group_margin(score: PairScore, margin: float) -> PairScore:
+    """``score`` lowered by ``margin`` for pairs of two groups (2+ members each): a two-level cut.
+
+    A single article joins a group at the agglomeration's threshold, while two groups must clear
+    it by ``margin``: one article's similarity to a story is the evidence it belongs there, but two
+    groups that are only loosely similar on average are more often two stories on one subject
+    (two earthquakes, two elections) than one story. Pruning stays valid: a merged pair's raw
+    score is a weighted mean of its parts' and the margin only grows as groups form.
+    """
+    if margin <= 0:
+        return score
+
+    def lowered(sums: ClusterSums, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        raw = score(sums, a, b)
+        groups = (sums.size[a] >= 2) & (sums.size[b] >= 2)
+        return np.where(groups, raw - margin, raw)
+
+    return lowered
+
+
 def centroid_similarity(weights: SimilarityWeights) -> PairScore:
     """Cosine of two clusters' dense sums and of their sparse sums, combined with the time decay."""
 

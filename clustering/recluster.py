@@ -9,9 +9,10 @@
    grow with window × neighbours, not window².
 3. HDBSCAN over the graph (``graph_hdbscan.py``, the ``hdbscan`` package's tree condensing and
    selection) finds dense story cores.
-4. Average linkage over the cores and the noise points (``link_groups``), cut at
-   ``recluster_merge_threshold``: cores of one story come together, noise points join the story
-   they are closest to on average, and whatever stays alone is unassigned.
+4. Average linkage over the cores and the noise points (``link_groups``), cut at two levels: a
+   single article joins a group (or pairs with another) at ``recluster_merge_threshold``, two
+   groups merge at ``recluster_group_merge_threshold``: noise points join the story they are
+   closest to on average, cores of one story come together, and whatever stays alone is unassigned.
 5. Established clusters (``story_min_size`` members or more) whose centroids are at least
    ``story_merge_threshold`` similar are merged (``merge_stories``): a big story told in many
    different headlines stays one topic.
@@ -28,7 +29,13 @@ import logging
 import numpy as np
 from sklearn.decomposition import PCA, TruncatedSVD
 
-from clustering.agglomerate import ClusterSums, agglomerate, centroid_similarity, mean_similarity
+from clustering.agglomerate import (
+    ClusterSums,
+    agglomerate,
+    centroid_similarity,
+    mean_similarity,
+    with_group_margin,
+)
 from clustering.graph_hdbscan import graph_hdbscan_labels
 from clustering.neighbours import KnnGraph, knn_graph
 from clustering.represent import Batch, SimilarityWeights
@@ -73,7 +80,11 @@ def neighbour_graph(batch: Batch, settings: Settings) -> KnnGraph:
 
 
 def link_groups(batch: Batch, labels: np.ndarray, settings: Settings, graph: KnnGraph | None = None) -> np.ndarray:
-    """Average linkage over HDBSCAN's cores and its noise points, cut at ``recluster_merge_threshold``.
+    """Average linkage over HDBSCAN's cores and its noise points, cut at two levels.
+
+    A pair with a single article in it merges at ``recluster_merge_threshold``; two groups of two or
+    more articles merge at ``recluster_group_merge_threshold`` (never below the first): on the
+    tuning data, loosely similar groups were more often two stories on one subject than one story.
 
     Each group (a core, or one noise article) is represented by the sums of its members' dense and
     sparse vectors: with a bilinear similarity the mean pairwise similarity of two groups is the
@@ -91,7 +102,8 @@ def link_groups(batch: Batch, labels: np.ndarray, settings: Settings, graph: Knn
     m = int(groups.max()) + 1
     i, j, _ = graph.edges()
     sums = ClusterSums.of(batch, groups, m)
-    score = mean_similarity(SimilarityWeights.from_settings(settings))
+    margin = settings.recluster_group_merge_threshold - settings.recluster_merge_threshold
+    score = with_group_margin(mean_similarity(SimilarityWeights.from_settings(settings)), margin)
     into = agglomerate(
         sums, groups[i], groups[j], score, settings.recluster_merge_threshold, prune=True, max_rounds=_MAX_LINK_ROUNDS
     )

@@ -87,7 +87,8 @@ class Settings(BaseSettings):
     recluster_svd_rows: int = 20000  # rows the sparse part's SVD learns from in larger windows (all rows are projected)
     recluster_dims: int = 0  # PCA dimensions of the features the neighbour graph is built on (0: no reduction)
     hdbscan_selection: str = "eom"  # eom | leaf
-    recluster_merge_threshold: float = 0.3  # average-linkage cut over HDBSCAN cores + noise (mean similarity)
+    recluster_merge_threshold: float = 0.25  # average-linkage cut for a single article joining a group or another
+    recluster_group_merge_threshold: float = 0.35  # average-linkage cut for two groups of 2+ articles (≥ the above)
     story_merge_threshold: float = 0.45  # centroid similarity at which established clusters merge
     story_min_size: int = 3  # members a cluster needs before its centroid counts as established
     recluster_neighbours: int = 16  # neighbours per article in the graph every re-clustering stage works on

@@ -62,6 +62,22 @@ def test_link_groups_joins_cores_and_leaves_outliers_alone(cfg: Settings) -> Non
     assert lone.tolist() == [lone[0]] * 3 + [-1]  # a noise point with no partner stays unassigned
 
 
+def test_link_groups_merges_two_groups_only_above_the_group_threshold(cfg: Settings) -> None:
+    b = (0.3, float(np.sqrt(1 - 0.09)), 0.0, 0.0)  # cos(a, b) = 0.3
+    y = -0.09 / b[1]
+    c = (0.3, y, float(np.sqrt(1 - 0.09 - y * y)), 0.0)  # cos(a, c) = 0.3, cos(b, c) = 0
+    rows = np.array([(1, 0, 0, 0), (1, 0, 0, 0), b, b, c, (0, 0, 0, 1)], dtype=np.float32)
+    docs = [Doc(f"d{i}", f"doc {i}", "", T0 + timedelta(minutes=i)) for i in range(len(rows))]
+    batch = represent(docs, rows, SparseVectoriser(cfg.sparse_features), cfg)
+    cores = np.array([0, 0, 1, 1, -1, -1])
+    two_level = cfg.model_copy(update={"recluster_merge_threshold": 0.25, "recluster_group_merge_threshold": 0.35})
+    linked = link_groups(batch, cores, two_level)
+    assert linked[0] == linked[4] != linked[2]  # the article joins a group at 0.3; the two groups stay apart
+    assert linked[5] == -1 and linked[2] == linked[3] != -1
+    flat = link_groups(batch, cores, two_level.model_copy(update={"recluster_group_merge_threshold": 0.25}))
+    assert flat[0] == flat[2] != -1  # one threshold: plain average linkage joins the two groups instead
+
+
 def test_merge_stories_merges_established_clusters_only(cfg: Settings) -> None:
     batch, _ = blobs(cfg, [0, 0, 1], per=3, noise=0.05)
     labels = np.array([0, 0, 0, 1, 1, 1, 2, 2, 2])
