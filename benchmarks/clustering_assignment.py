@@ -28,6 +28,7 @@ from _synthetic import generate, peak_rss_mib
 
 from clustering.assign import OnlineClusterer
 from clustering.represent import SparseVectoriser, represent
+from clustering.threads import limit_blas_threads
 from newsflow.settings import Settings
 
 log = logging.getLogger("bench.assignment")
@@ -53,6 +54,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
     settings = Settings()
+    limit_blas_threads(settings.worker_blas_threads)  # as the worker does
 
     # Stories of exactly ``members + 1`` articles: ``members`` installed, one held back as a new article.
     per_story = args.members + 1

@@ -32,6 +32,7 @@ from sqlalchemy.exc import DataError, DBAPIError
 from clustering.embed import CachedEmbedder, Embedder
 from clustering.persist import publish_pending_events
 from clustering.processor import BatchOutcome, BatchProcessor, RawMessage, dead_letter
+from clustering.threads import limit_blas_threads
 from newsflow.errors import BrokerUnavailableError, StoreUnavailableError
 from newsflow.kafka_io import ConsumerOptions, ensure_topics, make_consumer, make_producer, publish, topic_names
 from newsflow.settings import Settings
@@ -106,6 +107,7 @@ def run_worker(
 ) -> WorkerReport:
     """Consume articles until stopped (SIGTERM/SIGINT) or, with ``until_idle``, until idle for ``idle_timeout_s``."""
     clock = clock or _utc_now
+    limit_blas_threads(settings.worker_blas_threads)
     engine = open_store(settings)
     embedder = CachedEmbedder(Embedder(settings), SqlVectorCache(engine))  # ModelLoadError before consuming
     names = topic_names(settings)

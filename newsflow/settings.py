@@ -136,6 +136,7 @@ class Settings(BaseSettings):
     dlq_replay_batch: int = 500
     worker_max_inflight_records: int = 5000  # the worker pauses fetching above this many unprocessed records
     worker_store_retry_s: float = 120.0  # the worker retries a batch this long while the store is down, then exits
+    worker_blas_threads: int = 1  # BLAS threads in the worker: its matrix-vector products are too small (0: default)
 
     log_level: str = "INFO"
 
