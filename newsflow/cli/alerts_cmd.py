@@ -20,6 +20,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from newsflow.cli.options import OutputFormat, parse_time
 from newsflow.errors import SilenceError
 
 if TYPE_CHECKING:
@@ -35,12 +36,6 @@ alerts_app.add_typer(silence_app, name="silence")
 
 ALERT_COLUMNS = ["id", "status", "topic_id", "summary", "fired_at", "resolved_at", "notify_count", "silenced_by"]
 SILENCE_COLUMNS = ["id", "matchers", "comment", "created_by", "starts_at", "ends_at", "expired_at"]
-
-
-class OutputFormat(StrEnum):
-    TABLE = "table"
-    JSON = "json"
-    CSV = "csv"
 
 
 class StatusChoice(StrEnum):
@@ -65,17 +60,6 @@ def _writing(settings: Settings) -> Iterator[Connection]:
 
     with open_store(settings).begin() as conn:
         yield conn
-
-
-def parse_time(value: str, what: str, error: type[Exception] = SilenceError) -> datetime:
-    """An ISO-8601 time with a timezone, or ``error`` naming the option."""
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise error(f"{what}: not an ISO-8601 time: {value!r}") from exc
-    if parsed.tzinfo is None:
-        raise error(f"{what}: give a timezone, e.g. 2025-02-13T12:00:00+00:00")
-    return parsed.astimezone(UTC)
 
 
 def _print(rows: Sequence[dict[str, Any]], columns: list[str], fmt: OutputFormat, title: str) -> None:
@@ -116,7 +100,7 @@ def evaluate(
     """Measure topic growth, fire / repeat / resolve alerts and notify the sinks (what the DAG runs)."""
     from newsflow.alerts.evaluate import evaluate_alerts
 
-    when = parse_time(now, "--now", typer.BadParameter) if now else None
+    when = parse_time(now, what="--now") if now else None
     report = evaluate_alerts(_settings(), now=when)
     console.print_json(json.dumps(report.as_dict(), default=str))
 
@@ -156,7 +140,7 @@ def silence_add(
         comment=comment,
         created_by=by,
         duration=parse_duration(duration) if duration is not None else None,
-        ends_at=parse_time(until, "--until") if until is not None else None,
+        ends_at=parse_time(until, what="--until", error=SilenceError) if until is not None else None,
     )
     silence = new_silence(request, datetime.now(UTC))
     with _writing(_settings()) as conn:

@@ -7,11 +7,12 @@ happen inside the commands so ``newsflow --help`` stays fast.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
 from rich.console import Console
+
+from newsflow.cli.options import parse_time
 
 console = Console()
 
@@ -20,18 +21,6 @@ def register(app: typer.Typer) -> None:
     app.command("worker")(worker)
     app.command("recluster")(recluster)
     app.command("eval")(evaluate)
-
-
-def _parse_time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise typer.BadParameter(f"not an ISO-8601 time: {value!r}") from exc
-    if parsed.tzinfo is None:
-        raise typer.BadParameter("give a timezone, e.g. 2025-02-13T12:00:00+00:00")
-    return parsed.astimezone(UTC)
 
 
 def worker(
@@ -53,7 +42,7 @@ def recluster(
     from clustering.jobs import recluster_now
     from newsflow.settings import load_settings
 
-    report = recluster_now(load_settings(), now=_parse_time(now))
+    report = recluster_now(load_settings(), now=parse_time(now, what="--now") if now else None)
     console.print_json(json.dumps(report.as_dict(), default=str))
 
 

@@ -13,14 +13,14 @@ import json
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
-from enum import StrEnum
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from newsflow.cli.options import OutputFormat, parse_time
 from newsflow.query.filters import StatusFilter, TopicFilters, TopicSort
 
 if TYPE_CHECKING:
@@ -34,12 +34,6 @@ topics_app = typer.Typer(help="Query topics: list, show, search, timeline, linea
 LIST_COLUMNS = ["id", "label", "status", "article_count", "outlet_count", "first_seen", "last_seen",
                 "growth_score", "z_score", "keywords", "outlets", "languages", "representative_title"]  # fmt: skip
 SPARK_BARS = " ▁▂▃▄▅▆▇█"
-
-
-class OutputFormat(StrEnum):
-    TABLE = "table"
-    JSON = "json"
-    CSV = "csv"
 
 
 def register(app: typer.Typer) -> None:
@@ -61,13 +55,7 @@ def _settings() -> Settings:
 
 
 def _parse_time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise typer.BadParameter(f"not an ISO-8601 time: {value!r} (e.g. 2025-02-13T12:00)") from exc
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    return parse_time(value, assume_utc=True) if value else None
 
 
 def _when(value: str | None) -> str:
