@@ -91,6 +91,7 @@ def _latest_publication(settings: Settings) -> datetime | None:
 def run_demo(settings: Settings, feeds: int) -> None:
     from clustering.jobs import recluster_now
     from clustering.worker import run_worker
+    from newsflow.alerts.evaluate import evaluate_alerts
     from newsflow.cli.topics_cmd import print_topics_table
     from newsflow.kafka_io import ensure_topics
     from newsflow.samplefeeds import sample_feed_specs, serve_sample_feeds
@@ -103,14 +104,19 @@ def run_demo(settings: Settings, feeds: int) -> None:
     with serve_sample_feeds() as server:
         specs = sample_feed_specs(server, top_n=feeds)
         register_feeds(engine, specs)
-        console.print(f"[bold]1/4[/] serving {len(specs)} sample feeds at {server.base_url}; running DAG ingest_feeds")
+        console.print(f"[bold]1/5[/] serving {len(specs)} sample feeds at {server.base_url}; running DAG ingest_feeds")
         _run_ingest_dag(settings)
-    console.print("[bold]2/4[/] clustering worker: consuming news.articles until idle")
+    console.print("[bold]2/5[/] clustering worker: consuming news.articles until idle")
     report = run_worker(settings, until_idle=True, idle_timeout_s=5.0)
     console.print(f"  {report}")
-    console.print("[bold]3/4[/] re-clustering the recent window (HDBSCAN)")
-    console.print(f"  {recluster_now(settings, now=_latest_publication(settings))}")
-    console.print("[bold]4/4[/] topics")
+    # The sample feeds carry a fixed past date: later steps run on that clock, as `newsflow eval` does.
+    sample_now = _latest_publication(settings)
+    console.print("[bold]3/5[/] re-clustering the recent window (HDBSCAN)")
+    console.print(f"  {recluster_now(settings, now=sample_now)}")
+    console.print("[bold]4/5[/] growth alerts (DAG evaluate_alerts' job) at the sample clock")
+    alerts = evaluate_alerts(settings, now=sample_now)
+    console.print(f"  {alerts.topics_evaluated} topics measured, {alerts.firing} alert(s) firing")
+    console.print("[bold]5/5[/] topics")
     print_topics_table(settings, limit=25, min_size=2)
     console.print(_seed_article_line(settings))
     console.print(f"demo finished in {time.monotonic() - started:.0f} s; store: {settings.database_url}")
