@@ -26,6 +26,7 @@ from newsflow.store import articles_repo, lineage_repo, topics_repo
 
 log = logging.getLogger(__name__)
 RECLUSTER_JOB = "recluster"
+SUMMARY_MEMBERS = 200  # a topic's summary reads its most recent members, at most this many
 
 
 def load_window(engine: Engine, embedder: CachedEmbedder, settings: Settings, now: datetime) -> Window:
@@ -52,6 +53,41 @@ def recluster_marker(engine: Engine) -> object:
         return topics_repo.last_job_run(conn, RECLUSTER_JOB)
 
 
+class RecentMembers:
+    """The most recent members of each topic by (published, id), kept as the worker learns them.
+
+    ``summaries_for`` summarises a topic from its ``limit`` most recent members; finding them by a scan
+    of every member costs O(window) per batch. This keeps, per topic, the newest ``limit`` entries plus
+    anything seen since (a revised article is noted again with its new time), and the highest key it
+    ever dropped (``floor``): a member it does not hold is never newer than that. Entries are checked
+    against the live membership map when read, so an article that left the topic is just skipped;
+    when too few entries above the floor remain, ``newest`` answers None and the caller scans.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._keys: dict[int, dict[str, datetime]] = defaultdict(dict)
+        self._floor: dict[int, tuple[datetime, str]] = {}
+
+    def note(self, topic_id: int, article_id: str, published: datetime) -> None:
+        keys = self._keys[topic_id]
+        keys[article_id] = published
+        if len(keys) > 2 * self.limit:  # amortised: prune to the newest ``limit`` only now and then
+            ordered = sorted((p, a) for a, p in keys.items())
+            dropped, kept = ordered[: -self.limit], ordered[-self.limit :]
+            self._floor[topic_id] = max(dropped[-1], self._floor.get(topic_id, dropped[-1]))
+            self._keys[topic_id] = {a: p for p, a in kept}
+
+    def newest(self, topic_id: int, members: Mapping[str, int]) -> list[str] | None:
+        """Ids of the topic's ``limit`` most recent members in ``members``, or None if it cannot tell."""
+        floor = self._floor.get(topic_id)
+        live = sorted((p, a) for a, p in self._keys.get(topic_id, {}).items() if members.get(a) == topic_id)
+        chosen = live[-self.limit :]
+        if floor is not None and (len(chosen) < self.limit or chosen[0] <= floor):
+            return None
+        return [a for _, a in chosen]
+
+
 def summaries_for(
     conn: Connection,
     topic_ids: Iterable[int],
@@ -59,17 +95,29 @@ def summaries_for(
     embedder: CachedEmbedder,
     vectoriser: SparseVectoriser,
     settings: Settings,
-    max_members: int = 200,
+    max_members: int = SUMMARY_MEMBERS,
+    recent: RecentMembers | None = None,
 ) -> dict[int, TopicSummary]:
-    """Summaries of some topics from their (most recent) members in ``members`` (article → topic)."""
+    """Summaries of some topics from their (most recent) members in ``members`` (article → topic).
+
+    With ``recent`` (kept in step with ``members``) the most recent members are looked up instead of
+    scanned for, so the cost does not grow with the topics or the window; the summaries are the same.
+    """
     wanted = set(topic_ids)
-    ids_of: dict[int, list[str]] = defaultdict(list)
-    for article_id, topic_id in members.items():
-        if topic_id in wanted:
-            ids_of[topic_id].append(article_id)
+    ids_of: dict[int, list[str]] = {}
+    for topic_id in wanted:
+        found = recent.newest(topic_id, members) if recent is not None and recent.limit >= max_members else None
+        if found is not None:
+            ids_of[topic_id] = found
+    if wanted - ids_of.keys():
+        scanned: dict[int, list[str]] = defaultdict(list)
+        for article_id, topic_id in members.items():
+            if topic_id in wanted and topic_id not in ids_of:
+                scanned[topic_id].append(article_id)
+        ids_of.update(scanned)
     docs = {d.id: d for d in articles_repo.docs_by_id(conn, [a for ids in ids_of.values() for a in ids])}
     out: dict[int, TopicSummary] = {}
-    for topic_id, ids in ids_of.items():
+    for topic_id, ids in sorted(ids_of.items()):
         chosen = sorted((docs[a] for a in ids if a in docs), key=lambda d: (d.published, d.id))[-max_members:]
         if not chosen:
             continue

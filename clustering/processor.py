@@ -13,17 +13,25 @@ them meanwhile, which fails the transaction and retries the batch on fresh state
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from clustering.assign import Assignment, OnlineClusterer
 from clustering.embed import CachedEmbedder, EmbeddingError
-from clustering.persist import load_window, next_topic_id, recluster_marker, summaries_for
+from clustering.persist import (
+    SUMMARY_MEMBERS,
+    RecentMembers,
+    load_window,
+    next_topic_id,
+    recluster_marker,
+    summaries_for,
+)
 from clustering.represent import Doc, SparseVectoriser, represent
 from clustering.topics import LineageEvent, TopicSummary
 from clustering.window import build_clusterer
@@ -71,6 +79,7 @@ class BatchProcessor:
         self.clock = clock
         self.clusterer: OnlineClusterer | None = None
         self.vectoriser: SparseVectoriser | None = None
+        self.recent = RecentMembers(SUMMARY_MEMBERS)
         self._marker: object = None
 
     # --- state -------------------------------------------------------------------------------------
@@ -81,6 +90,10 @@ class BatchProcessor:
         window = load_window(self.engine, self.embedder, self.settings, now)
         self.vectoriser = window.vectoriser
         self.clusterer = build_clusterer(window, self.settings, next_topic_id(self.engine), self.embedder.dim)
+        self.recent = RecentMembers(SUMMARY_MEMBERS)
+        for doc in window.batch.docs:
+            if (topic_id := self.clusterer.member_of.get(doc.id)) is not None:
+                self.recent.note(topic_id, doc.id, doc.published)
 
     def _fresh_state(self, now: datetime) -> tuple[OnlineClusterer, SparseVectoriser]:
         if self.clusterer is None or recluster_marker(self.engine) != self._marker:
@@ -157,21 +170,26 @@ class BatchProcessor:
     ) -> None:
         clusterer, vectoriser = self._fresh_state(now)
         batch = represent(docs, dense, vectoriser, self.settings, observe=True)
-        known = dict(clusterer.member_of)
+        known = {d.id: clusterer.member_of[d.id] for d in docs if d.id in clusterer.member_of}  # not O(window)
         assignments = clusterer.learn_many(batch)
         members = _new_memberships(assignments, known)
         created = [a for a in assignments if a.created]
         touched = sorted({m.topic_id for m in members})
         try:
             with self.engine.begin() as conn:
+                # Where these articles were before (another writer, a second consumer group or a
+                # re-clustering, may have placed some elsewhere meanwhile), and what a revision changes.
+                before = topics_repo.memberships_of(conn, [r.id for r in records] + [m.article_id for m in members])
+                changed = articles_repo.changed_stats_fields(conn, [r for r in records if r.id in before])
                 articles_repo.upsert_articles(conn, records, now)
                 topics_repo.create_topics(conn, [a.topic_id for a in created if a.topic_id is not None], now)
-                # Another writer (a second consumer group, a re-clustering) may have placed some of these
-                # articles elsewhere meanwhile: the topics they leave are refreshed too, or their counts drift.
-                left = set(topics_repo.memberships_of(conn, [m.article_id for m in members]).values())
                 topics_repo.write_memberships(conn, members, now)
-                topics_repo.refresh_stats(conn, sorted(left.union(touched)), now)
-                summaries = summaries_for(conn, touched, clusterer.member_of, self.embedder, vectoriser, self.settings)
+                self._update_stats(conn, members, before, changed, now)
+                self._note_recent(conn, docs, members, known)
+                summaries = summaries_for(
+                    conn, touched, clusterer.member_of, self.embedder, vectoriser, self.settings,
+                    max_members=self.recent.limit, recent=self.recent,
+                )  # fmt: skip
                 topics_repo.save_summaries(conn, summaries, now)
                 lineage_repo.record_events(conn, [_born(a, now, summaries) for a in created])
         except Exception:
@@ -181,6 +199,41 @@ class BatchProcessor:
         outcome.assigned = sum(1 for a in assignments if a.topic_id is not None)
         outcome.unassigned = len(assignments) - outcome.assigned
         outcome.topics_created = len(created)
+
+    @staticmethod
+    def _update_stats(
+        conn: Connection,
+        members: list[topics_repo.Membership],
+        before: dict[str, int],
+        changed: set[str],
+        now: datetime,
+    ) -> None:
+        """Statistics of the topics this batch changed: new members folded in; topics that lost or
+        changed a member (a move, a revision with another time, outlet or language) recounted."""
+        recount = {before[a] for a in changed}
+        gained: dict[int, list[str]] = defaultdict(list)
+        for m in members:
+            previous = before.get(m.article_id)
+            if previous == m.topic_id:
+                continue  # already counted there
+            if previous is not None:
+                recount.add(previous)  # it left that topic
+            gained[m.topic_id].append(m.article_id)
+        topics_repo.refresh_stats(conn, recount, now)
+        topics_repo.add_to_stats(conn, {t: ids for t, ids in gained.items() if t not in recount}, now)
+
+    def _note_recent(
+        self, conn: Connection, docs: list[Doc], members: list[topics_repo.Membership], known: dict[str, int]
+    ) -> None:
+        """Keep ``recent`` in step: new members, and known members whose revision may have another time."""
+        published = {d.id: d.published for d in docs}
+        missing = [m.article_id for m in members if m.article_id not in published]  # pooled partners
+        published |= {d.id: d.published for d in articles_repo.docs_by_id(conn, missing)}
+        for m in members:
+            self.recent.note(m.topic_id, m.article_id, published[m.article_id])
+        for d in docs:
+            if (topic_id := known.get(d.id)) is not None:
+                self.recent.note(topic_id, d.id, d.published)
 
 
 def _new_memberships(assignments: list[Assignment], known: dict[str, int]) -> list[topics_repo.Membership]:

@@ -52,6 +52,22 @@ def stored_revisions(conn: Connection, ids: Iterable[str]) -> dict[str, int]:
     return found
 
 
+def changed_stats_fields(conn: Connection, records: Sequence[ArticleRecord]) -> set[str]:
+    """Ids of stored articles whose record has another publication time, outlet or language.
+
+    Those are the fields topic statistics are counted from: a revision changing one of them means the
+    topic holding the article must be recounted, not just added to.
+    """
+    wanted = {r.id: (r.published, r.outlet, r.language) for r in records}
+    changed: set[str] = set()
+    for part in chunked(sorted(wanted), ID_CHUNK):
+        query = select(articles.c.id, articles.c.published_at, articles.c.outlet, articles.c.language).where(
+            articles.c.id.in_(part)
+        )
+        changed.update(r.id for r in conn.execute(query) if (r.published_at, r.outlet, r.language) != wanted[r.id])
+    return changed
+
+
 def upsert_articles(conn: Connection, records: Sequence[ArticleRecord], stored_at: datetime) -> None:
     """Insert new articles and replace stored ones only by a higher revision (idempotent)."""
     latest: dict[str, ArticleRecord] = {}

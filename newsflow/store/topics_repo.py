@@ -2,7 +2,9 @@
 
 Topic rows are created by the clusterer with ids it chose (stable ints); everything else about a
 topic — counts, outlets, languages, hourly counts, first/last seen — is recomputed here from its
-members, so a statistic can never drift from the memberships. Also the ``job_runs`` bookkeeping of
+members (``refresh_stats``), or, for topics that only gained members, the new members are folded
+into the stored values (``add_to_stats``, the worker's per-batch path: its cost does not grow with
+the topic), which gives the same values. Also the ``job_runs`` bookkeeping of
 the re-clustering job, which workers read to notice that topics changed under them.
 """
 
@@ -192,6 +194,51 @@ def refresh_stats(conn: Connection, topic_ids: Iterable[int], at: datetime) -> N
                 "last_seen": max(r.published_at for r in rows),
             }
         conn.execute(update(topics).where(topics.c.id == topic_id).values(**values))
+
+
+def add_to_stats(conn: Connection, gained: Mapping[int, Iterable[str]], at: datetime) -> None:
+    """Fold new members into their topics' statistics: the same values ``refresh_stats`` recounts, at batch cost.
+
+    Each article in ``gained[topic]`` must be stored already and must not be counted in that topic yet
+    (a new membership); topics that lost members or whose members changed need ``refresh_stats``.
+    The topic rows are locked first, so two writers adding to one topic cannot lose an increment.
+    """
+    wanted = {t: sorted(set(ids)) for t, ids in gained.items() if ids}
+    if not wanted:
+        return
+    current: dict[int, Any] = {}
+    for part in chunked(sorted(wanted), ID_CHUNK):
+        query = select(topics).where(topics.c.id.in_(part)).order_by(topics.c.id).with_for_update()
+        current.update({r.id: r for r in conn.execute(query)})
+    added: dict[str, Any] = {}
+    for part in chunked(sorted({a for ids in wanted.values() for a in ids}), ID_CHUNK):
+        query = select(articles.c.id, articles.c.published_at, articles.c.outlet, articles.c.language).where(
+            articles.c.id.in_(part)
+        )
+        added.update({r.id: r for r in conn.execute(query)})
+    for topic_id, ids in sorted(wanted.items()):
+        row, rows = current.get(topic_id), [added[a] for a in ids if a in added]
+        if row is not None and rows:
+            conn.execute(update(topics).where(topics.c.id == topic_id).values(**_merged_stats(row, rows, at)))
+
+
+def _merged_stats(row: Any, rows: Sequence[Any], at: datetime) -> dict[str, Any]:
+    """A topic row's statistics with ``rows`` (published_at, outlet, language) counted in."""
+    empty = not row.article_count  # a new topic's first/last seen are placeholders until it has members
+    hourly = Counter(dict(row.hourly_counts or {}))
+    hourly.update(r.published_at.strftime("%Y-%m-%dT%H") for r in rows)
+    outlets = distinct([*(row.outlets or []), *(r.outlet for r in rows)])
+    times = [r.published_at for r in rows] + ([] if empty else [row.first_seen, row.last_seen])
+    return {
+        "article_count": row.article_count + len(rows),
+        "outlets": outlets,
+        "outlet_count": len(outlets),
+        "languages": distinct([*(row.languages or []), *(r.language for r in rows)]),
+        "hourly_counts": dict(sorted(hourly.items())),
+        "first_seen": min(times),
+        "last_seen": max(times),
+        "updated_at": at,
+    }
 
 
 # --- reads for people -------------------------------------------------------------------------------
