@@ -6,6 +6,11 @@ The scored sets must not choose the settings, so this script only ever scores:
 * the UCI tuning half: the UCI stories sorted by id, every other one (``--uci-half 0``);
   ``--uci-half 1`` scores the held-out half instead — run it once, to report, not to choose.
 
+* with ``--proxy N``, N "many small stories" windows: wikinews_medium together with the UCI tuning
+  half thinned to a seeded geometric number of articles per story (mean 3.3, like the wikinews sets):
+  about 100 stories of ~3 articles in one window, the regime where story merging can over-merge,
+  built from tuning data only (UCI's own stories average ~70 articles and reward merging).
+
 ``wikinews_big`` is never read. Each set is clustered as one window with ``cluster_window`` (the
 re-clustering stage): the re-timed sets span 36 h, inside the 72 h window, so the final scheduled
 re-clustering of ``newsflow eval`` sees exactly this window and ends with the same partition in a
@@ -22,8 +27,11 @@ from __future__ import annotations
 import argparse
 import itertools
 import logging
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from clustering.embed import CachedEmbedder, Embedder
 from clustering.eval_data import read_jsonl
@@ -43,6 +51,23 @@ def load_set(path: Path, half: int | None = None) -> Labelled:
         keep = set(sorted({str(s) for _, s in parsed})[half::2])
         parsed = [(d, s) for d, s in parsed if s in keep]
     return [d for d, _ in parsed], {d.id: str(s) for d, s in parsed}
+
+
+def thinned_mix(medium: Labelled, uci: Labelled, seed: int, mean_size: float = 3.3) -> Labelled:
+    """``medium`` plus a seeded geometric(1/mean_size) sample of each ``uci`` story, one window by time."""
+    rng = np.random.default_rng(seed)
+    docs, gold = uci
+    by_story: dict[str, list[Doc]] = defaultdict(list)
+    for doc in docs:
+        by_story[gold[doc.id]].append(doc)
+    keep: set[str] = set()
+    for story in sorted(by_story):
+        members = by_story[story]
+        size = min(len(members), int(rng.geometric(1 / mean_size)))
+        keep.update(members[i].id for i in rng.choice(len(members), size=size, replace=False))
+    mixed = sorted(medium[0] + [d for d in docs if d.id in keep], key=lambda d: d.published)
+    labels = {k: f"w{v}" for k, v in medium[1].items()} | {k: f"u{gold[k]}" for k in keep}
+    return mixed, labels
 
 
 def bcubed(docs: list[Doc], gold: dict[str, str], settings: Settings, embedder: CachedEmbedder) -> dict[str, Any]:
@@ -70,6 +95,7 @@ def main() -> None:
     parser.add_argument("input_dir", type=Path, help="folder written by `newsflow eval --make-input`")
     parser.add_argument("--grid", action="append", default=[], help="setting=v1,v2 (repeatable)")
     parser.add_argument("--uci-half", type=int, choices=(0, 1), default=0, help="0: tuning half, 1: held-out half")
+    parser.add_argument("--proxy", type=int, default=0, help="also score N medium + thinned-UCI windows (seeds 0..N-1)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     base = load_settings()
@@ -78,11 +104,17 @@ def main() -> None:
         "wikinews_medium": load_set(args.input_dir / "wikinews_medium.jsonl"),
         f"uci_half{args.uci_half}": load_set(args.input_dir / "uci.jsonl", args.uci_half),
     }
+    proxies = {f"mix{seed}": thinned_mix(sets["wikinews_medium"], load_set(args.input_dir / "uci.jsonl", 0), seed)
+               for seed in range(args.proxy)}  # fmt: skip
     for update in parse_grid(args.grid, base) or [{}]:
         settings = base.model_copy(update=update)
         f1 = {name: float(bcubed(docs, gold, settings, embedder)["bcubed_f1"]) for name, (docs, gold) in sets.items()}
         mean = sum(f1.values()) / len(f1)
-        print(update, " ".join(f"{k}={v:.4f}" for k, v in f1.items()), f"mean={mean:.4f}", flush=True)
+        line = [str(update), *(f"{k}={v:.4f}" for k, v in f1.items()), f"mean={mean:.4f}"]
+        if proxies:
+            mix = [float(bcubed(docs, gold, settings, embedder)["bcubed_f1"]) for docs, gold in proxies.values()]
+            line.append(f"mix_mean={sum(mix) / len(mix):.4f} (min {min(mix):.4f})")
+        print(" ".join(line), flush=True)
 
 
 def _cache(settings: Settings) -> Any:

@@ -90,7 +90,7 @@ class Settings(BaseSettings):
     recluster_merge_threshold: float = 0.25  # average-linkage cut for a single article joining a group or another
     recluster_group_merge_threshold: float = 0.35  # average-linkage cut for two groups of 2+ articles (≥ the above)
     story_merge_threshold: float = 0.45  # centroid similarity at which established clusters merge
-    story_min_size: int = 3  # members a cluster needs before its centroid counts as established
+    story_min_size: int = 2  # members a cluster needs before its centroid counts as established (2: tuned, issue 4)
     recluster_neighbours: int = 16  # neighbours per article in the graph every re-clustering stage works on
     recluster_exact_neighbours_max: int = 20000  # windows up to this size search neighbours exactly
     recluster_ivf_list_size: int = 512  # larger windows: rows per inverted-file list (k-means cell)
