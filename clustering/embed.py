@@ -67,7 +67,7 @@ def _force_offline() -> None:
 
         hf_constants.HF_HUB_OFFLINE = True
     except (ImportError, AttributeError):  # pragma: no cover - very old or absent hub
-        pass
+        log.debug("huggingface_hub has no HF_HUB_OFFLINE constant; the environment variables stand alone")
 
 
 def resolve_model(settings: Settings) -> tuple[str, str]:

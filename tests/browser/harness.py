@@ -90,8 +90,8 @@ class _ArticleHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: Any) -> None:  # quiet: pytest's output is the log
-        pass
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the tests assert on what the browser saw; per-request lines would only bury failures."""
 
 
 class ArticleSite:
