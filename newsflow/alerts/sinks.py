@@ -154,7 +154,7 @@ class WebhookSink:
         self.tries = 1 + max(settings.alert_webhook_retries, 0)
         self.backoff_s = settings.alert_webhook_backoff_s
         headers = {"Content-Type": "application/json"}
-        if settings.alert_webhook_secret is not None:
+        if settings.alert_webhook_secret is not None and settings.alert_webhook_secret.get_secret_value():
             headers["Authorization"] = f"Bearer {settings.alert_webhook_secret.get_secret_value()}"
         # Plain httpx on purpose: the webhook is configured by the operator (loopback is fine), unlike feeds.
         self.client = httpx.Client(timeout=settings.alert_webhook_timeout_s, headers=headers, transport=transport)

@@ -191,3 +191,11 @@ def test_kafka_sink_without_a_broker_records_failures_and_tries_to_connect_once(
     assert [d.status for d in kafka] == ["failed", "failed"] and len(tries) == 1
     assert all((d.last_error or "").startswith("BrokerUnavailableError") for d in kafka)
     assert [d.status for d in done if d.sink == "log"] == ["sent", "sent"]
+
+
+def test_an_empty_webhook_secret_sends_no_authorization_header(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # docker/compose.yaml passes NEWSFLOW_ALERT_WEBHOOK_SECRET= when unset: that must mean "no token", not "Bearer ".
+    settings = Settings(state_dir=tmp_path, alert_webhook_url="http://hooks.test/x", alert_webhook_secret=SecretStr(""))
+    assert "authorization" not in WebhookSink(settings, TOPICS).client.headers
+    settings = settings.model_copy(update={"alert_webhook_secret": SecretStr("s3")})
+    assert WebhookSink(settings, TOPICS).client.headers["authorization"] == "Bearer s3"
