@@ -61,6 +61,7 @@ def apply_plan(engine: Engine, plan: ReclusterPlan, report: ReclusterReport) -> 
     """Write one plan in one transaction; ``IntegrityError`` if a new topic id was taken meanwhile."""
     rec, now = plan.reconciliation, plan.now
     with engine.begin() as conn:
+        topics_repo.lock_topic_writes(conn)
         topics_repo.create_topics(conn, rec.new_topics, now)
         topics_repo.write_memberships(
             conn, [topics_repo.Membership(a, t, None, "recluster") for a, t in sorted(plan.changed.items())], now

@@ -177,6 +177,7 @@ class BatchProcessor:
         touched = sorted({m.topic_id for m in members})
         try:
             with self.engine.begin() as conn:
+                topics_repo.lock_topic_writes(conn)
                 # Where these articles were before (another writer, a second consumer group or a
                 # re-clustering, may have placed some elsewhere meanwhile), and what a revision changes.
                 before = topics_repo.memberships_of(conn, [r.id for r in records] + [m.article_id for m in members])

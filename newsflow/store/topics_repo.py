@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection, delete, func, select, text, update
 
 from clustering.text import distinct
 from clustering.topics import TopicMeta, TopicStatus, TopicSummary
@@ -194,6 +194,22 @@ def refresh_stats(conn: Connection, topic_ids: Iterable[int], at: datetime) -> N
                 "last_seen": max(r.published_at for r in rows),
             }
         conn.execute(update(topics).where(topics.c.id == topic_id).values(**values))
+
+
+# One key for every transaction that changes topic memberships (worker batches, re-clustering).
+TOPIC_WRITES_LOCK_KEY = 0x6E657773666C6F77 & 0x7FFFFFFFFFFFFFFF  # "newsflow", as a positive bigint
+
+
+def lock_topic_writes(conn: Connection) -> None:
+    """Serialise membership writers (PostgreSQL transaction advisory lock; SQLite serialises writes itself).
+
+    A worker reads where its articles were *before* it writes them and folds only new members into
+    the stored statistics; a second writer (another consumer group, a re-clustering) committing in
+    between would make that reading stale and a count drift. Taken first in the transaction, the lock
+    makes each writer read what the previous one committed; it is released at commit or rollback.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": TOPIC_WRITES_LOCK_KEY})
 
 
 def add_to_stats(conn: Connection, gained: Mapping[int, Iterable[str]], at: datetime) -> None:
