@@ -14,7 +14,7 @@ right away instead of waiting for the next re-clustering — a breaking story sh
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -80,6 +80,18 @@ class OnlineClusterer:
         """Put articles in the unassigned pool (start-up, or re-clustering noise)."""
         for i in range(len(batch)):
             self.pool.add(batch, i)
+
+    def absorb(self, batch: Batch, topic_ids: Sequence[int]) -> None:
+        """Members another writer placed (a worker sharing the partitions): counted into those topics,
+        topics this one has not seen installed, nothing re-decided."""
+        for i, topic_id in enumerate(topic_ids):
+            if topic_id in self.topics:
+                self.topics.update(topic_id, batch.dense[i], batch.sparse[i], batch.hours[i])
+            else:
+                self.topics.add(topic_id, batch.dense[i : i + 1], batch.sparse[i], batch.hours[i : i + 1])
+            self.member_of[batch.docs[i].id] = topic_id
+            self.pool.discard(batch.docs[i].id)
+            self.next_topic_id = max(self.next_topic_id, topic_id + 1)
 
     def remove_topic(self, topic_id: int) -> None:
         self.topics.remove(topic_id)

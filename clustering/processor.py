@@ -6,8 +6,11 @@ has no usable text, or makes the embedder fail — and the rest of the batch goe
 revision is already stored is skipped: replays change nothing.
 
 The online state (topic centroids, unassigned pool) is loaded from the store's window and reloaded
-after a re-clustering was committed elsewhere; new topic ids collide only if another writer took
-them meanwhile, which fails the transaction and retries the batch on fresh state.
+after a re-clustering was committed elsewhere. Before each batch it also takes in what other
+writers stored since its last look (workers of one group share the partitions, so the articles of
+one story reach several of them): their new members and topics, read by the membership write
+sequence. New topic ids collide only if another writer took them in between, which fails the
+transaction and retries the batch on fresh state.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from clustering.persist import (
 )
 from clustering.represent import Doc, SparseVectoriser, represent
 from clustering.topics import LineageEvent, TopicSummary
-from clustering.window import build_clusterer
+from clustering.window import build_clusterer, window_start
 from newsflow.contracts import ArticleRecord, DeadLetterRecord, TopicEventKind, decode
 from newsflow.errors import RecordError
 from newsflow.settings import Settings
@@ -81,12 +84,15 @@ class BatchProcessor:
         self.vectoriser: SparseVectoriser | None = None
         self.recent = RecentMembers(SUMMARY_MEMBERS)
         self._marker: object = None
+        self._seen_seq = 0  # membership writes up to this sequence number are in the online state
 
     # --- state -------------------------------------------------------------------------------------
 
     def reload(self, now: datetime) -> None:
         """Rebuild the online state from the store's window (start-up, after a re-clustering, after a conflict)."""
         self._marker = recluster_marker(self.engine)
+        with self.engine.connect() as conn:
+            self._seen_seq = topics_repo.last_write_seq(conn)  # read first: later writes are absorbed
         window = load_window(self.engine, self.embedder, self.settings, now)
         self.vectoriser = window.vectoriser
         self.clusterer = build_clusterer(window, self.settings, next_topic_id(self.engine), self.embedder.dim)
@@ -98,8 +104,37 @@ class BatchProcessor:
     def _fresh_state(self, now: datetime) -> tuple[OnlineClusterer, SparseVectoriser]:
         if self.clusterer is None or recluster_marker(self.engine) != self._marker:
             self.reload(now)
+        else:
+            self._absorb_other_writers(now)
         assert self.clusterer is not None and self.vectoriser is not None
         return self.clusterer, self.vectoriser
+
+    def _absorb_other_writers(self, now: datetime) -> None:
+        """Take in the members other writers stored since the last look, so a story another worker
+        started is joined here instead of being started twice."""
+        assert self.clusterer is not None and self.vectoriser is not None
+        member_of = self.clusterer.member_of
+        with self.engine.connect() as conn:
+            written = topics_repo.memberships_since(conn, self._seen_seq)
+            if not written:
+                return
+            foreign = {a: t for a, t, _ in written if member_of.get(a) != t}
+            moved = any(a in member_of for a in foreign)
+            since = window_start(now, self.settings)
+            docs = [] if moved else [d for d in articles_repo.docs_by_id(conn, foreign) if d.published >= since]
+        if moved:  # one of ours placed elsewhere (a replay by another group): rare, rebuild
+            log.info("another writer moved members known here; reloading the online state")
+            self.reload(now)
+            return
+        self._seen_seq = written[-1][2]
+        if not docs:
+            return
+        dense = self.embedder.embed([d.dense_text(self.settings) for d in docs])  # cached by their writer
+        self.clusterer.absorb(represent(docs, dense, self.vectoriser, self.settings), [foreign[d.id] for d in docs])
+        for d in docs:
+            self.recent.note(foreign[d.id], d.id, d.published)
+        topics = {foreign[d.id] for d in docs}
+        log.info("took in %d members stored by other writers (%d topics)", len(docs), len(topics))
 
     # --- one batch ------------------------------------------------------------------------------------
 
@@ -184,7 +219,7 @@ class BatchProcessor:
                 changed = articles_repo.changed_stats_fields(conn, [r for r in records if r.id in before])
                 articles_repo.upsert_articles(conn, records, now)
                 topics_repo.create_topics(conn, [a.topic_id for a in created if a.topic_id is not None], now)
-                topics_repo.write_memberships(conn, members, now)
+                seq = topics_repo.write_memberships(conn, members, now)
                 self._update_stats(conn, members, before, changed, now)
                 self._note_recent(conn, docs, members, known)
                 summaries = summaries_for(
@@ -196,6 +231,8 @@ class BatchProcessor:
         except Exception:
             self.clusterer = None  # the in-memory state ran ahead of the store: rebuild it before the retry
             raise
+        if seq is not None and seq == self._seen_seq + 1:
+            self._seen_seq = seq  # nobody wrote in between: no need to read our own rows back
         outcome.stored = len(records)
         outcome.assigned = sum(1 for a in assignments if a.topic_id is not None)
         outcome.unassigned = len(assignments) - outcome.assigned

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -36,7 +37,6 @@ metadata = MetaData(
         "pk": "pk_%(table_name)s",
     }
 )
-
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -187,7 +187,11 @@ topic_memberships = Table(
     Column("similarity", Float),
     Column("method", String(16), nullable=False),  # online | recluster
     Column("assigned_at", UtcDateTime(), nullable=False),
+    # Commit order of membership writes (writers are serialised, see topics_repo.lock_topic_writes):
+    # workers sharing the partitions read what the others wrote after their last look.
+    Column("write_seq", BigInteger),
     Index("ix_topic_memberships_topic_id", "topic_id"),
+    Index("ix_topic_memberships_write_seq", "write_seq"),
 )
 
 lineage_events = Table(

@@ -119,13 +119,42 @@ def create_topics(conn: Connection, topic_ids: Iterable[int], at: datetime) -> N
         conn.execute(topics.insert(), rows)
 
 
-def write_memberships(conn: Connection, members: Sequence[Membership], at: datetime) -> None:
+def write_memberships(conn: Connection, members: Sequence[Membership], at: datetime) -> int | None:
+    """Upsert memberships, stamped with the next write sequence number (returned; None: nothing written)."""
+    if not members:
+        return None
+    seq = next_write_seq(conn)
     rows = [
         {"article_id": m.article_id, "topic_id": m.topic_id, "similarity": m.similarity, "method": m.method,
-         "assigned_at": at}
+         "assigned_at": at, "write_seq": seq}
         for m in members
     ]  # fmt: skip
-    upsert(conn, topic_memberships, rows, ["article_id"], ["topic_id", "similarity", "method", "assigned_at"])
+    upsert(
+        conn, topic_memberships, rows, ["article_id"], ["topic_id", "similarity", "method", "assigned_at", "write_seq"]
+    )
+    return seq
+
+
+def last_write_seq(conn: Connection) -> int:
+    """The newest committed membership write (0: none stamped yet)."""
+    return int(conn.execute(select(func.coalesce(func.max(topic_memberships.c.write_seq), 0))).scalar_one())
+
+
+def next_write_seq(conn: Connection) -> int:
+    # Safe as max + 1 only because membership writers hold ``lock_topic_writes`` (PostgreSQL) or
+    # SQLite's single write lock: sequence numbers then follow commit order, so a reader that saw
+    # everything up to N never misses a write committed later with a smaller number.
+    return last_write_seq(conn) + 1
+
+
+def memberships_since(conn: Connection, seq: int) -> list[tuple[str, int, int]]:
+    """(article id, topic id, write seq) of every membership written after ``seq``, in write order."""
+    query = (
+        select(topic_memberships.c.article_id, topic_memberships.c.topic_id, topic_memberships.c.write_seq)
+        .where(topic_memberships.c.write_seq > seq)
+        .order_by(topic_memberships.c.write_seq)
+    )
+    return [(r.article_id, r.topic_id, r.write_seq) for r in conn.execute(query)]
 
 
 def delete_memberships(conn: Connection, article_ids: Iterable[str]) -> None:
@@ -138,7 +167,7 @@ def move_members(conn: Connection, from_topic: int, to_topic: int, at: datetime)
     conn.execute(
         update(topic_memberships)
         .where(topic_memberships.c.topic_id == from_topic)
-        .values(topic_id=to_topic, method="recluster", assigned_at=at)
+        .values(topic_id=to_topic, method="recluster", assigned_at=at, write_seq=next_write_seq(conn))
     )
 
 

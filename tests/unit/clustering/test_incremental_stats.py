@@ -10,7 +10,7 @@ recount from its members, and its stored summary equals one made from a scan of 
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -93,6 +93,18 @@ def moved_by_another_writer(engine: Engine, article: ArticleRecord, topic_id: in
         topics_repo.refresh_stats(conn, [topic_id], NOW)
 
 
+def racing_writer(monkeypatch: pytest.MonkeyPatch, processor: BatchProcessor, write: Callable[[], None]) -> None:
+    """Run ``write`` (another writer's commit) right after the processor's next look at the store."""
+    original = processor._fresh_state
+
+    def then_write(now: datetime) -> Any:
+        state = original(now)
+        write()
+        return state
+
+    monkeypatch.setattr(processor, "_fresh_state", then_write)
+
+
 @pytest.fixture
 def small_summaries(monkeypatch: pytest.MonkeyPatch) -> int:
     """Summaries from the 3 most recent members, so the recency index drops entries in a small test."""
@@ -102,7 +114,7 @@ def small_summaries(monkeypatch: pytest.MonkeyPatch) -> int:
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_incremental_upkeep_equals_a_full_recomputation(
-    settings: Settings, embedder: Embedder, small_summaries: int, seed: int
+    settings: Settings, embedder: Embedder, small_summaries: int, seed: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     rng = random.Random(seed)
     engine = open_store(settings)
@@ -114,13 +126,16 @@ def test_incremental_upkeep_equals_a_full_recomputation(
         earlier = sorted(sent.values(), key=lambda r: r.id)
         if run != 4:  # (batch 4 has no revision: nothing else than the move makes its old topic recounted)
             batch += [revised(old, rng) for old in rng.sample(earlier, min(3, len(earlier)))]
-        else:  # another writer put a unicredit headline into the flappy topic; our revision moves it back
+        else:  # another writer puts a unicredit headline into the flappy topic while this batch is being
+            # assigned (after this worker took in the others' writes): the batch's revision moves it back
             assert processor.clusterer is not None
             flappy = processor.clusterer.member_of[next(a for a in sorted(sent) if a.startswith("flappy-"))]
             stray = record(f"unicredit-{run}-stray", STORIES["unicredit"][0], T0 + timedelta(hours=3))
-            moved_by_another_writer(engine, stray, flappy)
             batch.append(record(stray.id, stray.title, stray.published, revision=2))  # same time and outlet
-        outcome = processor.process(messages(batch))
+        with monkeypatch.context() as patch:
+            if run == 4:
+                racing_writer(patch, processor, lambda s=stray, t=flappy: moved_by_another_writer(engine, s, t))
+            outcome = processor.process(messages(batch))
         assert outcome.stored == len({r.id for r in batch}) and not outcome.dead_letters
         sent.update({r.id: r for r in batch})
         stored = topic_rows(engine, STATS)
