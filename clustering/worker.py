@@ -88,6 +88,24 @@ def _stop_on_sigterm() -> Iterator[threading.Event]:
             signal.signal(s, h)
 
 
+class _IdleClock:
+    """Time without messages, counted from the moment partitions are assigned: joining the group
+    (slow on a busy broker; after a crash it waits for the dead member's session to expire) is not
+    "no messages"."""
+
+    def __init__(self) -> None:
+        self.since = time.monotonic()
+        self.assigned = False
+
+    def tick(self, *, assigned: bool, got_messages: bool) -> None:
+        if got_messages or (assigned and not self.assigned):
+            self.since = time.monotonic()
+        self.assigned = assigned
+
+    def seconds(self) -> float:
+        return time.monotonic() - self.since
+
+
 def _raw(message: Any) -> RawMessage:
     return RawMessage(
         topic=message.topic,
@@ -122,7 +140,8 @@ def run_worker(
     report = WorkerReport()
     timeout_s = settings.kafka_request_timeout_ms / 1000
     poll_size = max(1, min(settings.worker_batch_size, settings.worker_max_inflight_records))
-    last_message = last_progress = time.monotonic()
+    last_progress = time.monotonic()
+    idle = _IdleClock()
     log.info("worker consuming %s as group %s", names.articles, settings.kafka_consumer_group)
     try:
         with _stop_on_sigterm() as stop:
@@ -134,15 +153,13 @@ def run_worker(
                         f"polling {names.articles} failed: {type(exc).__name__}: {exc}"
                     ) from exc
                 messages = [_raw(m) for part in polled.values() for m in part]
+                idle.tick(assigned=bool(consumer.assignment()), got_messages=bool(messages))
                 if not messages:
-                    # Idle only counts once partitions are assigned: after a crash the group first waits
-                    # for the dead member's session to expire, and that wait is not "no messages".
-                    limit_s = idle_timeout_s if consumer.assignment() else max(idle_timeout_s, ASSIGNMENT_WAIT_S)
-                    if until_idle and time.monotonic() - last_message >= limit_s:
+                    limit_s = idle_timeout_s if idle.assigned else max(idle_timeout_s, ASSIGNMENT_WAIT_S)
+                    if until_idle and idle.seconds() >= limit_s:
                         report.stopped_by = "idle"
                         break
                     continue
-                last_message = time.monotonic()
                 with _paused_while_backlogged(consumer, len(messages) >= poll_size) as paused:
                     outcome = _process_isolating_poison(processor, messages, settings, stop, clock)
                     if outcome.dead_letters:

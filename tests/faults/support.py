@@ -51,9 +51,11 @@ def fault_settings(kafka_settings: Settings, postgres_settings: Settings) -> Set
     """A fresh PostgreSQL database and topic prefix, 2 partitions, small batches and short timeouts."""
     from newsflow.kafka_io import ensure_topics
 
+    run = os.urandom(5).hex()
     settings = postgres_settings.model_copy(
         update={
-            "kafka_topic_prefix": f"fault-{os.urandom(5).hex()}.",
+            "kafka_topic_prefix": f"fault-{run}.",
+            "kafka_consumer_group": f"clustering-{run}",  # a group of its own: no rebalance with other runs
             "kafka_partitions": 2,
             "worker_batch_size": 8,
             "kafka_request_timeout_ms": 6000,
@@ -68,8 +70,9 @@ def fault_settings(kafka_settings: Settings, postgres_settings: Settings) -> Set
 # --- the known stream ---------------------------------------------------------------------------------
 
 
-def known_records(n: int, prefix: str = "fault") -> list[ArticleRecord]:
-    """``n`` real headlines (UCI, first rows) as article records with ids ``<prefix>-0000``...; deterministic."""
+def known_records(n: int, prefix: str = "fault", start: datetime = T0) -> list[ArticleRecord]:
+    """``n`` real headlines (UCI, first rows) as article records with ids ``<prefix>-0000``..., published
+    every 3 minutes from ``start``; deterministic."""
     out: list[ArticleRecord] = []
     with UCI.open(encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
@@ -77,7 +80,7 @@ def known_records(n: int, prefix: str = "fault") -> list[ArticleRecord]:
                 break
             k = len(out)
             title = row["TITLE"]
-            when = T0 + timedelta(minutes=3 * k)
+            when = start + timedelta(minutes=3 * k)
             out.append(
                 ArticleRecord(
                     id=f"{prefix}-{k:04d}",

@@ -1,10 +1,13 @@
-"""The clustering worker under faults: SIGKILL mid-batch, the store down for 30 s, messages delivered twice."""
+"""The clustering worker under faults: SIGKILL mid-batch, the store down for 30 s, messages delivered twice,
+two workers of one group sharing the partitions."""
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -78,7 +81,7 @@ def test_messages_delivered_twice_change_nothing(fault_settings: Settings, tmp_p
     """Two consumer groups write the same stream into one store at once; then one group re-reads from offset 0."""
     records = known_records(N)
     produce(fault_settings, records)
-    other = fault_settings.model_copy(update={"kafka_consumer_group": "clustering-second"})
+    other = fault_settings.model_copy(update={"kafka_consumer_group": f"{fault_settings.kafka_consumer_group}-second"})
     first = start_newsflow(fault_settings, ["worker", "--until-idle", "--idle-timeout", "4"], tmp_path / "a.log")
     second = start_newsflow(other, ["worker", "--until-idle", "--idle-timeout", "4"], tmp_path / "b.log")
     assert first.wait(timeout=120) == 0, (tmp_path / "a.log").read_text()[-2000:]
@@ -92,6 +95,46 @@ def test_messages_delivered_twice_change_nothing(fault_settings: Settings, tmp_p
     text = (tmp_path / "c.log").read_text()
     assert f'"consumed": {N}' in text and '"stored": 0' in text, text[-2000:]  # all re-read, none re-written
     assert_recovered(fault_settings, expected)
+
+
+def test_two_workers_of_one_group_share_the_partitions(fault_settings: Settings, tmp_path: Path) -> None:
+    """A second worker joins the group mid-stream: both consume, each takes in what the other stored."""
+    # Published within the last hours: inside the window the workers keep in memory (the real clock).
+    records = known_records(N, start=datetime.now(UTC) - timedelta(hours=5))
+    produce(fault_settings, records[: N // 2])
+    logs = (tmp_path / "a.log", tmp_path / "b.log")
+    idle = ["worker", "--until-idle", "--idle-timeout", "20"]
+    first = start_newsflow(fault_settings, idle, logs[0])
+    second = None
+    try:
+        wait_for(lambda: stored_count(fault_settings) >= 8, 90, "the first worker's first batch")
+        second = start_newsflow(fault_settings, idle, logs[1])
+        wait_for(lambda: _members_assigned(fault_settings) == 2, 90, "a partition for each worker", 0.5)
+        produce(fault_settings, records[N // 2 :])  # keys spread over both partitions: both workers get some
+        assert first.wait(timeout=150) == 0, logs[0].read_text()[-2000:]
+        assert second.wait(timeout=150) == 0, logs[1].read_text()[-2000:]
+    finally:
+        for proc in (first, second):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+    consumed = [int(re.findall(r'"consumed": (\d+)', log.read_text())[-1]) for log in logs]
+    assert all(consumed), f"a worker consumed nothing: {consumed}"
+    # (log lines may be wrapped by the console handler: compare with whitespace collapsed)
+    assert any("members stored by other writers" in " ".join(log.read_text().split()) for log in logs)
+    assert_recovered(fault_settings, Expected({r.id for r in records}))
+
+
+def _members_assigned(settings: Settings) -> int:
+    """Members holding partitions once the group is stable (0 while it rebalances)."""
+    admin = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    try:
+        group = admin.describe_groups([settings.kafka_consumer_group])[settings.kafka_consumer_group]
+    finally:
+        admin.close()
+    if group.get("group_state") != "Stable":
+        return 0
+    assigned = [m for m in group.get("members", []) if m["member_assignment"]["assigned_partitions"]]
+    return len(assigned)
 
 
 def _evict_dead_members(settings: Settings) -> None:
