@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.worker_burst import (
     REPO,
     check_exact,
+    clean_up,
     fresh_store,
     publish_stream,
     rss_mb,
@@ -74,9 +75,11 @@ def main() -> int:
     parser.add_argument("--hours", type=float, default=48.0)
     parser.add_argument("--every", type=float, default=10.0)
     parser.add_argument("--log", type=Path, default=Path("/tmp/newsflow-soak-worker.log"))
+    parser.add_argument("--keep", action="store_true", help="keep the run's Kafka topics and store afterwards")
     args = parser.parse_args()
     run = uuid.uuid4().hex[:8]
-    settings = fresh_store(load_settings(kafka_topic_prefix=f"bench-soak-{run}."), run)
+    own = load_settings(kafka_topic_prefix=f"bench-soak-{run}.", kafka_consumer_group=f"bench-{run}")  # own group
+    settings = fresh_store(own, run)
     ensure_topics(settings)
     print(f"soak: {args.n} articles via {topic_names(settings).articles}", flush=True)
     publisher = Publisher(settings, args.n, run, args.hours, args.chunk, args.rate)
@@ -113,6 +116,8 @@ def main() -> int:
         f"(includes the worker's 30 s idle wait); worker peak RSS {peak:.0f} MiB"
     )
     print("counts exact" if not problems else "PROBLEMS: " + "; ".join(problems))
+    if not args.keep:
+        clean_up(settings, run)
     return 1 if problems else 0
 
 

@@ -120,6 +120,7 @@ def worker_env(settings: Settings) -> dict[str, str]:
     return {
         **os.environ,
         "NEWSFLOW_KAFKA_TOPIC_PREFIX": settings.kafka_topic_prefix,
+        "NEWSFLOW_KAFKA_CONSUMER_GROUP": settings.kafka_consumer_group,
         "NEWSFLOW_DATABASE_URL": settings.database_url,
         "HF_HUB_OFFLINE": "1",
     }
@@ -186,15 +187,42 @@ def fresh_store(settings: Settings, run: str) -> Settings:
     return out
 
 
+def clean_up(settings: Settings, run: str) -> None:
+    """Delete the run's Kafka topics, consumer group and database (PostgreSQL) or SQLite file: nothing left."""
+    from kafka.admin import KafkaAdminClient
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    admin_client = KafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    try:
+        ours = [t for t in admin_client.list_topics() if t.startswith(settings.kafka_topic_prefix)]
+        if ours:
+            admin_client.delete_topics(ours)
+        admin_client.delete_groups([settings.kafka_consumer_group])
+    finally:
+        admin_client.close()
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite":
+        Path(str(url.database)).unlink(missing_ok=True)
+    else:
+        admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "newsflow_bench_{run}" WITH (FORCE)'))
+        admin.dispose()
+    print(f"removed {len(ours)} Kafka topics ({settings.kafka_topic_prefix}*) and the run's store", flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--every", type=float, default=5.0, help="seconds between samples")
     parser.add_argument("--hours", type=float, default=48.0, help="published times spread over this many hours")
     parser.add_argument("--log", type=Path, default=Path("/tmp/newsflow-worker-burst.log"))
+    parser.add_argument("--keep", action="store_true", help="keep the run's Kafka topics and store afterwards")
     args = parser.parse_args()
     run = uuid.uuid4().hex[:8]
-    settings = fresh_store(load_settings(kafka_topic_prefix=f"bench-burst-{run}."), run)
+    own = load_settings(kafka_topic_prefix=f"bench-burst-{run}.", kafka_consumer_group=f"bench-{run}")  # own group
+    settings = fresh_store(own, run)
     ensure_topics(settings)
     count, seconds = publish_stream(settings, stream(args.n, run, datetime.now(UTC), args.hours))
     print(f"published {count} articles to {topic_names(settings).articles} in {seconds:.1f} s", flush=True)
@@ -205,6 +233,8 @@ def main() -> int:
         print(f"drained {args.n} in {busy:.0f} s ({args.n / busy:.0f} articles/s incl. start-up and idle wait);"
               f" peak RSS {max(s.peak for s in samples):.0f} MiB")  # fmt: skip
     print("counts exact" if not problems else "PROBLEMS: " + "; ".join(problems))
+    if not args.keep:
+        clean_up(settings, run)
     return 1 if problems else 0
 
 
