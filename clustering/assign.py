@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from clustering.centroid_cells import CentroidCells
 from clustering.centroids import CentroidIndex
 from clustering.represent import Batch, SimilarityWeights
 from newsflow.settings import Settings
@@ -44,7 +45,8 @@ class OnlineClusterer:
         self.assign_threshold = settings.assign_threshold
         self.seed_threshold = settings.seed_threshold
         self.candidates = settings.assign_candidates
-        self.topics = CentroidIndex(dim, settings.sparse_features)
+        cells = CentroidCells(settings.assign_index_min_topics, settings.assign_index_probe, settings.random_seed)
+        self.topics = CentroidIndex(dim, settings.sparse_features, cells=cells)
         self.pool = _Pool(dim, settings.seed_pool_size)
         self.member_of: dict[str, int] = {}
         self.next_topic_id = next_topic_id

@@ -1,10 +1,12 @@
 """Topic centroids as matrices: the index online assignment searches.
 
 Rows hold each active topic's dense sum (and its unit-length centroid), sparse sum, member
-count and time span. ``best`` finds the most similar topic for one article: one matrix-vector
-product over all dense centroids picks ``k`` candidates, which are re-ranked with the full
-similarity (dense + sparse + time decay). Rows are reused after removal, and the arrays grow by
-doubling, so adding a topic is amortised O(d).
+count and time span. ``best`` finds the most similar topic for one article: a matrix-vector
+product over the dense centroids picks ``k`` candidates, which are re-ranked with the full
+similarity (dense + sparse + time decay). With many topics (``assign_index_min_topics``) that
+product covers only the topics in the nearest cells of a coarse inverted file
+(``centroid_cells.py``), so the cost grows with √topics, not with topics. Rows are reused after
+removal, and the arrays grow by doubling, so adding a topic is amortised O(d).
 """
 
 from __future__ import annotations
@@ -12,11 +14,15 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from clustering.centroid_cells import CentroidCells
 from clustering.represent import SimilarityWeights, gap_to_span
 
 
 class CentroidIndex:
-    def __init__(self, dim: int, n_features: int, capacity: int = 256) -> None:
+    def __init__(
+        self, dim: int, n_features: int, capacity: int = 256, cells: CentroidCells | None = None
+    ) -> None:
+        self.cells = cells or CentroidCells(min_topics=2**62, probe=1, seed=0)  # default: always search all
         self.dim = dim
         self.n_features = n_features
         self.sums = np.zeros((capacity, dim), dtype=np.float32)
@@ -89,6 +95,7 @@ class CentroidIndex:
             self.last[row] = last[k]
             self.sparse[row] = sparse_sums[k]
             self._refresh(row)
+        self._build_cells_if_due()  # at start-up, not on the first article
 
     def update(self, topic_id: int, dense: np.ndarray, sparse: sp.csr_matrix, hours: float) -> None:
         """Add one member to a topic."""
@@ -107,12 +114,30 @@ class CentroidIndex:
         self.sparse[row] = None
         self.topic_at[row] = None
         self._free.append(row)
+        self.cells.drop(row)
 
     def _refresh(self, row: int) -> None:
         norm = float(np.linalg.norm(self.sums[row]))
         self.unit[row] = self.sums[row] / norm if norm > 0 else 0.0
         s = self.sparse[row]
         self.sparse_norm[row] = float(np.sqrt(s.multiply(s).sum())) if s is not None else 0.0
+        self.cells.place(row, self.unit[row])
+
+    def _build_cells_if_due(self) -> None:
+        if self.cells.due(len(self.row_of)):
+            self.cells.build(self.unit, np.flatnonzero(self.used))
+
+    def _dense_candidates(self, dense: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Rows of the ``k`` topics with the most similar dense centroids (searched in the nearest
+        cells once there are cells), and those similarities."""
+        self._build_cells_if_due()
+        rows = self.cells.candidates(dense) if self.cells.active else np.flatnonzero(self.used)
+        if len(rows) == 0:  # the probed cells are empty (topics left them): search them all
+            rows = np.flatnonzero(self.used)
+        sims = self.unit[rows] @ dense
+        k = min(k, len(rows))
+        top = np.argpartition(-sims, k - 1)[:k]
+        return rows[top], sims[top]
 
     def centroid(self, topic_id: int) -> np.ndarray:
         return self.unit[self.row_of[topic_id]].copy()
@@ -126,16 +151,12 @@ class CentroidIndex:
         """``(topic id, similarity)`` of the most similar topic, or ``(None, 0.0)`` when there is none."""
         if not self.row_of:
             return None, 0.0
-        dense_sims = self.unit @ dense
-        dense_sims[~self.used] = -np.inf
-        k = min(k, len(self.row_of))
-        cand = np.argpartition(-dense_sims, k - 1)[:k]
-        cand = cand[np.isfinite(dense_sims[cand])]
+        cand, dense_sims = self._dense_candidates(dense, k)
         rows = sp.vstack([self.sparse[c] for c in cand]).tocsr()
         norms = self.sparse_norm[cand]
         dots = np.asarray((rows @ sparse.T).todense()).ravel()
         sparse_sims = np.divide(dots, norms, out=np.zeros_like(dots, dtype=np.float64), where=norms > 0)
         gap = gap_to_span(hours, self.first[cand], self.last[cand])
-        sims = weights.combine(dense_sims[cand], sparse_sims, gap)
+        sims = weights.combine(dense_sims, sparse_sims, gap)
         j = int(np.argmax(sims))
         return self.topic_at[int(cand[j])], float(sims[j])

@@ -98,7 +98,7 @@ def _exact(x: np.ndarray, k: int, block: int) -> KnnGraph:
     return KnnGraph(index, sim)
 
 
-def _nearest_centre(x: np.ndarray, centres: np.ndarray, block: int) -> np.ndarray:
+def nearest_centre(x: np.ndarray, centres: np.ndarray, block: int) -> np.ndarray:
     nearest = np.empty(len(x), dtype=np.int64)
     for start in range(0, len(x), block):
         nearest[start : start + block] = np.argmax(x[start : start + block] @ centres.T, axis=1)
@@ -106,20 +106,25 @@ def _nearest_centre(x: np.ndarray, centres: np.ndarray, block: int) -> np.ndarra
 
 
 def _spherical_kmeans(x: np.ndarray, lists: int, seed: int, block: int) -> tuple[np.ndarray, np.ndarray]:
-    """Unit centres and each row's nearest centre: Lloyd rounds on a seeded sample, then every row placed."""
+    """Unit centres and each row's list (nearest centre, list sizes capped)."""
+    centres = kmeans_centres(x, lists, seed, block)
+    return centres, _balanced_lists(x, centres, block)
+
+
+def kmeans_centres(x: np.ndarray, lists: int, seed: int, block: int) -> np.ndarray:
+    """``lists`` unit centres of the unit rows ``x``: spherical Lloyd rounds on a seeded sample."""
     rng = np.random.default_rng(seed)
     sample = x[np.sort(rng.choice(len(x), min(len(x), lists * _SAMPLE_PER_LIST), replace=False))]
     centres = sample[np.sort(rng.choice(len(sample), lists, replace=False))].copy()
     for _ in range(_KMEANS_ROUNDS):
-        nearest = _nearest_centre(sample, centres, block)
+        nearest = nearest_centre(sample, centres, block)
         member = sp.csr_matrix(
             (np.ones(len(sample), dtype=np.float32), (nearest, np.arange(len(sample)))), shape=(lists, len(sample))
         )
         sums = np.asarray(member @ sample, dtype=np.float32)
         norms = np.linalg.norm(sums, axis=1, keepdims=True)
         centres = np.where(norms > 0, sums / np.where(norms > 0, norms, 1.0), centres)  # empty: keep the old centre
-    centres = centres.astype(np.float32)
-    return centres, _balanced_lists(x, centres, block)
+    return centres.astype(np.float32)
 
 
 def _balanced_lists(x: np.ndarray, centres: np.ndarray, block: int) -> np.ndarray:
