@@ -85,6 +85,8 @@ def generate(
     span_hours: float = 72.0,
     seed: int = 7,
     dim: int = DIM,
+    subjects: int = 0,
+    subject_cos: float = 0.6,
 ) -> Synthetic:
     rng = np.random.default_rng(seed)
     prng = random.Random(seed)
@@ -95,6 +97,10 @@ def generate(
     sizes = [sizes[k] for k in order]
     stories = len(sizes)
     centres = unit_rows(rng.standard_normal((stories, dim)).astype(np.float32))
+    if subjects:  # stories grouped by subject (as news is): each centre about ``subject_cos`` from its subject's
+        subject_centres = unit_rows(rng.standard_normal((subjects, dim)).astype(np.float32))
+        subject = subject_centres[rng.integers(subjects, size=stories)]
+        centres = unit_rows(subject + centres * np.float32(math.sqrt(1.0 / subject_cos**2 - 1.0)))
     keywords = [prng.sample(pool, 6) for _ in range(stories)]
     story = np.repeat(np.arange(stories), sizes)
     # A story's articles sit within a few hours of its start; the starts spread over the span.

@@ -53,6 +53,8 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=1000, help="new articles timed")
     parser.add_argument("--new-share", type=float, default=0.2, help="share of new articles from unseen stories")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--subjects", type=int, default=0,
+                        help="group the stories under this many subjects (0: independent random story centres)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
     settings = Settings()
@@ -62,7 +64,7 @@ def main() -> None:
     per_story = args.members + 1
     unseen = round(args.articles * args.new_share)
     total = int(1.3 * (args.topics * per_story + unseen))  # spare stories: sizes vary, unseen ones
-    data = generate(total, mean_story_size=per_story, singleton_share=0.0, seed=args.seed)
+    data = generate(total, mean_story_size=per_story, singleton_share=0.0, seed=args.seed, subjects=args.subjects)
     rows_of: dict[int, list[int]] = {}
     for i, s in enumerate(data.story.tolist()):
         rows_of.setdefault(s, []).append(i)
@@ -111,6 +113,7 @@ def main() -> None:
     topic_of_story = {s: t + 1 for t, s in enumerate(big)}
     expected = [topic_of_story.get(int(data.story[q])) for q in queries]
     right = sum(1 for p, e in zip(predictions, expected, strict=True) if e is not None and p.topic_id == e)
+    right_exact = sum(1 for p, e in zip(exact_predictions, expected, strict=True) if e is not None and p.topic_id == e)
     assigned = sum(1 for p in predictions if p.topic_id is not None)
     created = sum(1 for a in learned if a.created)
 
@@ -129,7 +132,8 @@ def main() -> None:
         cells = clusterer.topics.cells
         assert cells.centres is not None
         print(f"centroid cells: {len(cells.centres)} cells, {settings.assign_index_probe} probed per article; "
-              f"same topic as the search of all topics for {agree} of {len(new)} articles")  # fmt: skip
+              f"same topic as the search of all topics for {agree} of {len(new)} articles; held-back articles "
+              f"to their own story's topic: {right} with cells, {right_exact} searching all")  # fmt: skip
     print(f"predict_one: {assigned} of {len(new)} assigned, {right} of {len(known)} held-back articles to their "
           f"own story's topic; learn_one started {created} topics")  # fmt: skip
     p99 = max(percentiles(predict_ms)["p99"], percentiles(learn_ms)["p99"])

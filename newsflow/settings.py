@@ -82,8 +82,10 @@ class Settings(BaseSettings):
     sparse_text_chars: int = 3000  # characters of title + body that feed the sparse representation
     seed_threshold: float = 0.45  # two unassigned articles this similar start a topic without waiting
     assign_candidates: int = 32  # topics re-ranked with sparse + time after the dense centroid search
-    assign_index_min_topics: int = 4096  # from this many active topics the search probes centroid cells
-    assign_index_probe: int = 8  # cells (of about √topics) probed per article
+    # From this many active topics the candidate search probes centroid cells instead of every topic
+    # (measured: searching all 50k topics takes p99 40 ms, the cells 6 ms; below 16k all take ≤ 11 ms).
+    assign_index_min_topics: int = 16384
+    assign_index_probe: int = 16  # cells (of about √topics, each topic in its 2 nearest) probed per article
     seed_pool_size: int = 5000  # most recent unassigned articles kept for seeding topics online
     recluster_sparse_dims: int = 64  # TruncatedSVD components of the sparse part before HDBSCAN
     recluster_svd_rows: int = 20000  # rows the sparse part's SVD learns from in larger windows (all rows are projected)
