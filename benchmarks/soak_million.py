@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.worker_burst import (
     REPO,
     check_exact,
-    clean_up,
+    finish,
     fresh_store,
     publish_stream,
     rss_mb,
@@ -115,10 +115,7 @@ def main() -> int:
         f"{args.n} articles in {elapsed:.0f} s end to end: {args.n / elapsed:.0f} articles/s overall "
         f"(includes the worker's 30 s idle wait); worker peak RSS {peak:.0f} MiB"
     )
-    print("counts exact" if not problems else "PROBLEMS: " + "; ".join(problems))
-    if not args.keep:
-        clean_up(settings, run)
-    return 1 if problems else 0
+    return finish(settings, run, problems, keep=args.keep)
 
 
 if __name__ == "__main__":

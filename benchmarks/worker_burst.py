@@ -232,8 +232,13 @@ def main() -> int:
         busy = samples[-1].t
         print(f"drained {args.n} in {busy:.0f} s ({args.n / busy:.0f} articles/s incl. start-up and idle wait);"
               f" peak RSS {max(s.peak for s in samples):.0f} MiB")  # fmt: skip
+    return finish(settings, run, problems, keep=args.keep)
+
+
+def finish(settings: Settings, run: str, problems: list[str], *, keep: bool) -> int:
+    """Print the verdict, remove the run's topics, group and store unless ``keep``; the exit status."""
     print("counts exact" if not problems else "PROBLEMS: " + "; ".join(problems))
-    if not args.keep:
+    if not keep:
         clean_up(settings, run)
     return 1 if problems else 0
 
