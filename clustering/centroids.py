@@ -131,13 +131,17 @@ class CentroidIndex:
         """Rows of the ``k`` topics with the most similar dense centroids (searched in the nearest
         cells once there are cells), and those similarities."""
         self._build_cells_if_due()
-        rows = self.cells.candidates(dense) if self.cells.active else np.flatnonzero(self.used)
-        if len(rows) == 0:  # the probed cells are empty (topics left them): search them all
-            rows = np.flatnonzero(self.used)
-        sims = self.unit[rows] @ dense
-        k = min(k, len(rows))
-        top = np.argpartition(-sims, k - 1)[:k]
-        return rows[top], sims[top]
+        rows = self.cells.candidates(dense) if self.cells.active else np.empty(0, dtype=np.int64)
+        if len(rows):
+            sims = self.unit[rows] @ dense
+            top = np.argpartition(-sims, min(k, len(rows)) - 1)[:k]
+            return rows[top], sims[top]
+        # No cells (or the probed ones emptied): every topic, in place — no copy of the matrix.
+        sims = self.unit @ dense
+        sims[~self.used] = -np.inf
+        top = np.argpartition(-sims, min(k, len(self.row_of)) - 1)[:k]
+        top = top[np.isfinite(sims[top])]
+        return top, sims[top]
 
     def centroid(self, topic_id: int) -> np.ndarray:
         return self.unit[self.row_of[topic_id]].copy()
