@@ -53,8 +53,12 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=1000, help="new articles timed")
     parser.add_argument("--new-share", type=float, default=0.2, help="share of new articles from unseen stories")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--subjects", type=int, default=0,
-                        help="group the stories under this many subjects (0: independent random story centres)")
+    parser.add_argument(
+        "--subjects",
+        type=int,
+        default=0,
+        help="group the stories under this many subjects (0: independent random story centres)",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
     settings = Settings()

@@ -9,13 +9,19 @@ similarity (dense + sparse + time, ``represent.SimilarityWeights``).
 An article below ``assign_threshold`` waits in a bounded pool of recent unassigned articles. When a
 later article is at least ``seed_threshold`` similar to one waiting there, the pair starts a topic
 right away instead of waiting for the next re-clustering — a breaking story shows up within a batch.
+
+A new revision of a member is re-decided (``revise_one``): its old revision is taken out of its
+topic, the new one is put in where it fits — its own topic while it still clears
+``assign_threshold`` there (a slightly better topic elsewhere does not pull it over: no flapping
+between near-equal stories), else the best topic that does, else the pool, like a new article.
+A revision with the same embedding and tokens changes nothing.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -35,6 +41,7 @@ class Assignment:
     similarity: float
     created: bool = False  # this article (with ``partner``) started the topic
     partner: str | None = None
+    left: int | None = None  # a revision took the article out of this topic (it moved, or waits unassigned)
 
 
 class OnlineClusterer:
@@ -125,8 +132,35 @@ class OnlineClusterer:
     def learn_one(self, batch: Batch, i: int, allocate: Callable[[], int] | None = None) -> Assignment:
         """Assign article ``i`` and update the topics; may start a topic with a pooled article."""
         doc = batch.docs[i]
-        if doc.id in self.member_of:  # already placed (replay): nothing to learn
+        if doc.id in self.member_of:  # already placed (a replay; revisions go to ``revise_one``)
             return Assignment(doc.id, self.member_of[doc.id], 1.0)
+        return self._place(batch, i, allocate)
+
+    def revise_one(self, old: Batch, new: Batch, allocate: Callable[[], int] | None = None) -> Assignment:
+        """Re-decide a member from its new revision ``new`` (one row), given the revision ``old`` (one row)
+        it was counted into its topic with; anything not a member is learned as ``learn_one`` does."""
+        article_id = new.docs[0].id
+        own = self.member_of.get(article_id)
+        if own is None:
+            return self.learn_one(new, 0, allocate)
+        if own not in self.topics or same_content(old, new):  # (no live centroid: the re-clustering decides)
+            return Assignment(article_id, own, 1.0)
+        del self.member_of[article_id]
+        if self.topics.retract(own, old.dense[0], old.sparse[0]):  # others remain: does it still fit?
+            sim = self.topics.similarity(own, new.dense[0], new.sparse[0], new.hours[0], self.weights)
+            if sim >= self.assign_threshold:
+                self.topics.update(own, new.dense[0], new.sparse[0], new.hours[0])
+                self.member_of[article_id] = own
+                return Assignment(article_id, own, sim)
+        placed = self._place(new, 0, allocate)  # as a new article now: another topic, a new pair, or the pool
+        if placed.topic_id != own:
+            log.debug("revision of %s left topic %s for %s", article_id, own, placed.topic_id)
+            return replace(placed, left=own)
+        return placed
+
+    def _place(self, batch: Batch, i: int, allocate: Callable[[], int] | None) -> Assignment:
+        """Join the best topic, start one with a pooled partner, or wait in the pool."""
+        doc = batch.docs[i]
         guess = self.predict_one(batch, i)
         if guess.topic_id is not None:
             self.topics.update(guess.topic_id, batch.dense[i], batch.sparse[i], batch.hours[i])
@@ -149,8 +183,17 @@ class OnlineClusterer:
         self.pool.add(batch, i)
         return Assignment(doc.id, None, max(guess.similarity, sim))
 
-    def learn_many(self, batch: Batch, allocate: Callable[[], int] | None = None) -> list[Assignment]:
-        return [self.learn_one(batch, i, allocate) for i in range(len(batch))]
+    def learn_many(
+        self, batch: Batch, allocate: Callable[[], int] | None = None, previous: Mapping[str, Batch] | None = None
+    ) -> list[Assignment]:
+        """Learn the rows in order; an article with an entry in ``previous`` (its old revision, one row)
+        is revised instead."""
+        previous = previous or {}
+        return [
+            self.revise_one(previous[d.id], batch.row(i), allocate) if d.id in previous
+            else self.learn_one(batch, i, allocate)
+            for i, d in enumerate(batch.docs)
+        ]  # fmt: skip
 
     def _allocate(self) -> int:
         topic_id = self.next_topic_id
@@ -162,6 +205,12 @@ class OnlineClusterer:
         for article_id in article_ids:
             self.pool.discard(article_id)
             self.member_of.pop(article_id, None)
+
+
+def same_content(old: Batch, new: Batch) -> bool:
+    """Two one-row batches with the same embedding and the same tokens (a replay, a metadata-only
+    revision). Raw counts, not the weighted rows: those move with the document frequencies."""
+    return np.array_equal(old.dense[0], new.dense[0]) and (old.counts[0] != new.counts[0]).nnz == 0
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ product over the dense centroids picks ``k`` candidates, which are re-ranked wit
 similarity (dense + sparse + time decay). With many topics (``assign_index_min_topics``) that
 product covers only the topics in the nearest cells of a coarse inverted file
 (``centroid_cells.py``), so the cost grows with √topics, not with topics. Rows are reused after
-removal, and the arrays grow by doubling, so adding a topic is amortised O(d).
+removal, and the arrays grow by doubling, so adding a topic is amortised O(d). ``retract`` takes a
+member out again (a revised article's old revision); a topic left with no member is removed.
 """
 
 from __future__ import annotations
@@ -17,11 +18,14 @@ import scipy.sparse as sp
 from clustering.centroid_cells import CentroidCells
 from clustering.represent import SimilarityWeights, gap_to_span
 
+# Sparse sums below this after a retraction are float residue (or the drift of document frequencies
+# since the member was added): dropped, so that the sum keeps no ghost terms. Unit rows' entries are
+# orders of magnitude larger.
+_RESIDUE = 1e-6
+
 
 class CentroidIndex:
-    def __init__(
-        self, dim: int, n_features: int, capacity: int = 256, cells: CentroidCells | None = None
-    ) -> None:
+    def __init__(self, dim: int, n_features: int, capacity: int = 256, cells: CentroidCells | None = None) -> None:
         self.cells = cells or CentroidCells(min_topics=2**62, probe=1, seed=0)  # default: always search all
         self.dim = dim
         self.n_features = n_features
@@ -107,6 +111,25 @@ class CentroidIndex:
         self.sparse[row] = (self.sparse[row] + sparse).tocsr()
         self._refresh(row)
 
+    def retract(self, topic_id: int, dense: np.ndarray, sparse: sp.csr_matrix) -> int:
+        """Take one member out of a topic (the inverse of ``update``); the members left, 0: topic removed.
+
+        First/last hours stay as they are: without every member's time the span cannot shrink, and a
+        span too wide only softens the time decay for this topic until the next reload rebuilds it.
+        """
+        row = self.row_of[topic_id]
+        self.count[row] -= 1
+        if self.count[row] <= 0:
+            self.remove(topic_id)  # no member left: not a live centroid any more
+            return 0
+        self.sums[row] -= dense
+        remaining = (self.sparse[row] - sparse).tocsr()
+        remaining.data[remaining.data < _RESIDUE] = 0.0
+        remaining.eliminate_zeros()
+        self.sparse[row] = remaining
+        self._refresh(row)
+        return int(self.count[row])
+
     def remove(self, topic_id: int) -> None:
         row = self.row_of.pop(topic_id)
         self.used[row] = False
@@ -156,11 +179,24 @@ class CentroidIndex:
         if not self.row_of:
             return None, 0.0
         cand, dense_sims = self._dense_candidates(dense, k)
+        sims = self._score(cand, dense_sims, sparse, hours, weights)
+        j = int(np.argmax(sims))
+        return self.topic_at[int(cand[j])], float(sims[j])
+
+    def similarity(
+        self, topic_id: int, dense: np.ndarray, sparse: sp.csr_matrix, hours: float, weights: SimilarityWeights
+    ) -> float:
+        """The full similarity of one article to one topic (what ``best`` ranks by)."""
+        row = np.array([self.row_of[topic_id]])
+        return float(self._score(row, self.unit[row] @ dense, sparse, hours, weights)[0])
+
+    def _score(
+        self, cand: np.ndarray, dense_sims: np.ndarray, sparse: sp.csr_matrix, hours: float, weights: SimilarityWeights
+    ) -> np.ndarray:
+        """Dense + sparse + time similarity of one article to the topics in rows ``cand``."""
         rows = sp.vstack([self.sparse[c] for c in cand]).tocsr()
         norms = self.sparse_norm[cand]
         dots = np.asarray((rows @ sparse.T).todense()).ravel()
         sparse_sims = np.divide(dots, norms, out=np.zeros_like(dots, dtype=np.float64), where=norms > 0)
         gap = gap_to_span(hours, self.first[cand], self.last[cand])
-        sims = weights.combine(dense_sims, sparse_sims, gap)
-        j = int(np.argmax(sims))
-        return self.topic_at[int(cand[j])], float(sims[j])
+        return weights.combine(dense_sims, sparse_sims, gap)

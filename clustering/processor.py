@@ -3,7 +3,12 @@
 Takes plain ``RawMessage``s (no Kafka types), so tests drive it directly. Bad messages come back as
 ``DeadLetterRecord``s with the reason and the original payload — a record that breaks the contract,
 has no usable text, or makes the embedder fail — and the rest of the batch goes on. A message whose
-revision is already stored is skipped: replays change nothing.
+revision is already stored is skipped: replays change nothing. A new revision of a topic member is
+re-decided online (``OnlineClusterer.revise_one``, from the stored old revision read before the
+upsert): it stays, moves to another topic (the old one recounted), or leaves its topic for the
+unassigned pool (its membership deleted); same embedding and tokens: nothing changes. A topic left
+with no member drops out of the online index; its row stays, recounted, and fades in time, as with
+the re-clustering when it removes a topic's members.
 
 The online state (topic centroids, unassigned pool) is loaded from the store's window and reloaded
 after a re-clustering was committed elsewhere. Before each batch it also takes in what other
@@ -36,6 +41,7 @@ from clustering.persist import (
     summaries_for,
 )
 from clustering.represent import Doc, SparseVectoriser, represent
+from clustering.revisions import changed_revisions
 from clustering.topics import LineageEvent, TopicSummary
 from clustering.window import build_clusterer, window_start
 from newsflow.contracts import ArticleRecord, DeadLetterRecord, TopicEventKind, decode
@@ -204,12 +210,16 @@ class BatchProcessor:
         self, docs: list[Doc], dense: np.ndarray, records: list[ArticleRecord], now: datetime, outcome: BatchOutcome
     ) -> None:
         clusterer, vectoriser = self._fresh_state(now)
-        batch = represent(docs, dense, vectoriser, self.settings, observe=True)
         known = {d.id: clusterer.member_of[d.id] for d in docs if d.id in clusterer.member_of}  # not O(window)
-        assignments = clusterer.learn_many(batch)
+        batch = represent(docs, dense, vectoriser, self.settings, observe=True)
+        previous = changed_revisions(self.engine, self.embedder, self.settings, vectoriser, batch, known)  # pre-upsert
+        assignments = clusterer.learn_many(batch, previous=previous)
         members = _new_memberships(assignments, known)
+        left = [a for a in known if a not in clusterer.member_of]  # revised out of their topic, now pooled
         created = [a for a in assignments if a.created]
-        touched = sorted({m.topic_id for m in members})
+        # Summaries of the topics that gained or lost a member, or hold one with a new text.
+        revised = {clusterer.member_of[a] for a in previous if a in clusterer.member_of}
+        touched = sorted({m.topic_id for m in members} | {a.left for a in assignments if a.left is not None} | revised)
         try:
             with self.engine.begin() as conn:
                 topics_repo.lock_topic_writes(conn)
@@ -219,9 +229,9 @@ class BatchProcessor:
                 changed = articles_repo.changed_stats_fields(conn, [r for r in records if r.id in before])
                 articles_repo.upsert_articles(conn, records, now)
                 topics_repo.create_topics(conn, [a.topic_id for a in created if a.topic_id is not None], now)
-                seq = topics_repo.write_memberships(conn, members, now)
-                self._update_stats(conn, members, before, changed, now)
-                self._note_recent(conn, docs, members, known)
+                seqs = [topics_repo.write_memberships(conn, members, now), topics_repo.remove_members(conn, left)]
+                self._update_stats(conn, members, before, changed | set(left), now)
+                self._note_recent(conn, docs, members, clusterer.member_of)
                 summaries = summaries_for(
                     conn, touched, clusterer.member_of, self.embedder, vectoriser, self.settings,
                     max_members=self.recent.limit, recent=self.recent,
@@ -231,8 +241,9 @@ class BatchProcessor:
         except Exception:
             self.clusterer = None  # the in-memory state ran ahead of the store: rebuild it before the retry
             raise
-        if seq is not None and seq == self._seen_seq + 1:
-            self._seen_seq = seq  # nobody wrote in between: no need to read our own rows back
+        ours = [seq for seq in seqs if seq is not None]  # consecutive: writers hold the write lock
+        if ours and ours[0] == self._seen_seq + 1:
+            self._seen_seq = ours[-1]  # nobody wrote in between: no need to read our own rows back
         outcome.stored = len(records)
         outcome.assigned = sum(1 for a in assignments if a.topic_id is not None)
         outcome.unassigned = len(assignments) - outcome.assigned
@@ -246,9 +257,10 @@ class BatchProcessor:
         changed: set[str],
         now: datetime,
     ) -> None:
-        """Statistics of the topics this batch changed: new members folded in; topics that lost or
-        changed a member (a move, a revision with another time, outlet or language) recounted."""
-        recount = {before[a] for a in changed}
+        """Statistics of the topics this batch changed: new members folded in; the topics in ``before``
+        of ``changed`` (a member left, a revision with another time, outlet or language) and of moved
+        members recounted."""
+        recount = {before[a] for a in changed if a in before}
         gained: dict[int, list[str]] = defaultdict(list)
         for m in members:
             previous = before.get(m.article_id)
@@ -261,16 +273,16 @@ class BatchProcessor:
         topics_repo.add_to_stats(conn, {t: ids for t, ids in gained.items() if t not in recount}, now)
 
     def _note_recent(
-        self, conn: Connection, docs: list[Doc], members: list[topics_repo.Membership], known: dict[str, int]
+        self, conn: Connection, docs: list[Doc], members: list[topics_repo.Membership], member_of: Mapping[str, int]
     ) -> None:
-        """Keep ``recent`` in step: new members, and known members whose revision may have another time."""
+        """Keep ``recent`` in step: new members, and members whose revision may have another time."""
         published = {d.id: d.published for d in docs}
         missing = [m.article_id for m in members if m.article_id not in published]  # pooled partners
         published |= {d.id: d.published for d in articles_repo.docs_by_id(conn, missing)}
         for m in members:
             self.recent.note(m.topic_id, m.article_id, published[m.article_id])
-        for d in docs:
-            if (topic_id := known.get(d.id)) is not None:
+        for d in docs:  # (noting a new member twice changes nothing)
+            if (topic_id := member_of.get(d.id)) is not None:
                 self.recent.note(topic_id, d.id, d.published)
 
 

@@ -162,6 +162,26 @@ def delete_memberships(conn: Connection, article_ids: Iterable[str]) -> None:
         conn.execute(delete(topic_memberships).where(topic_memberships.c.article_id.in_(part)))
 
 
+def remove_members(conn: Connection, article_ids: Iterable[str]) -> int | None:
+    """Delete the memberships of articles that left their topic online; idempotent. Returns the write
+    sequence number it stamped (None: none of them had a membership).
+
+    Readers take in the writes numbered above the highest they saw; deleting the row holding that
+    number would hand it out again and hide the next write from them. So the newest remaining
+    membership is stamped with the next number (a reader that knows it finds nothing new in it); in a
+    store left without any membership the numbers start again (readers catch up at their next reload).
+    """
+    present = sorted(memberships_of(conn, article_ids))
+    if not present:
+        return None
+    seq = next_write_seq(conn)
+    delete_memberships(conn, present)
+    col = topic_memberships.c
+    newest = select(col.article_id).where(col.write_seq.is_not(None)).order_by(col.write_seq.desc()).limit(1)
+    conn.execute(update(topic_memberships).where(col.article_id == newest.scalar_subquery()).values(write_seq=seq))
+    return seq
+
+
 def move_members(conn: Connection, from_topic: int, to_topic: int, at: datetime) -> None:
     """All members of ``from_topic`` (also those outside the window) now belong to ``to_topic``."""
     conn.execute(

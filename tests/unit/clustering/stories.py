@@ -65,3 +65,9 @@ def story_records(start: datetime = T0, spacing_min: int = 7) -> list[ArticleRec
                 out.append(record(f"{story}-{k}", titles[k], when, outlet=OUTLETS[k % len(OUTLETS)]))
                 rank += 1
     return out
+
+
+def revise(old: ArticleRecord, title: str | None = None, *, outlet: str | None = None) -> ArticleRecord:
+    """The next revision of ``old``: another headline and/or outlet, the same time."""
+    return record(old.id, title or old.title, old.published, summary=old.summary, revision=old.revision + 1,
+                  outlet=outlet or old.outlet, near_duplicate_of=old.near_duplicate_of)  # fmt: skip
