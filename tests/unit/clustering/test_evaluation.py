@@ -14,7 +14,7 @@ import pytest
 
 from clustering.embed import CachedEmbedder, Embedder, MemoryCache
 from clustering.eval_data import write_eval_inputs
-from clustering.evaluate import run_evaluation
+from clustering.evaluate import Simulation, run_evaluation
 from clustering.metrics import load_gold, load_pred, score
 from newsflow.settings import Settings
 from tests.conftest import REPO_ROOT
@@ -86,3 +86,27 @@ def test_eval_replays_a_labelled_stream(tmp_path: Path, settings: Settings, embe
     assert result.scores["bcubed_f1"] == pytest.approx(1.0)
     reference = reference_scorer().score({i["id"]: i["story"] for i in items}, pred)
     assert reference["bcubed_f1"] == pytest.approx(result.scores["bcubed_f1"])
+
+
+def test_a_stream_with_quiet_days_skips_only_runs_that_would_see_the_same_window(
+    tmp_path: Path, settings: Settings, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stories a week apart: the window empties between them (it used to crash the replay), and the
+    replay skips the scheduled runs that would see an unchanged window — with the same outcome as
+    running every one of them."""
+    items = [
+        {"id": f"{story}-{k}", "title": title, "text": "", "story": story, "language": "en",
+         "published": (T0 + timedelta(days=7 * j, hours=5 * k)).isoformat()}
+        for j, (story, titles) in enumerate(STORIES.items())
+        for k, title in enumerate(titles)
+    ]  # fmt: skip
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps(i) + "\n" for i in items))
+    cached = CachedEmbedder(embedder, MemoryCache())
+    skipping = run_evaluation(settings, src, tmp_path / "skipping.tsv", embedder=cached)
+    monkeypatch.setattr(Simulation, "next_change", lambda self, now, next_article: now)  # every tick runs
+    every = run_evaluation(settings, src, tmp_path / "every.tsv", embedder=cached)
+    assert load_pred(tmp_path / "skipping.tsv") == load_pred(tmp_path / "every.tsv")
+    assert skipping.scores == every.scores and every.scores["bcubed_f1"] == pytest.approx(1.0)
+    span_ticks = (2 * 7 * 24 + 5 * 4) * 60 // settings.recluster_every_minutes
+    assert every.reclusterings >= span_ticks and skipping.reclusterings < every.reclusterings / 20
