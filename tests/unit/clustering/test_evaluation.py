@@ -13,7 +13,7 @@ from types import ModuleType
 import pytest
 
 from clustering.embed import CachedEmbedder, Embedder, MemoryCache
-from clustering.eval_data import write_eval_inputs
+from clustering.eval_data import url_date, write_eval_inputs
 from clustering.evaluate import Simulation, run_evaluation
 from clustering.metrics import load_gold, load_pred, score
 from newsflow.settings import Settings
@@ -54,6 +54,7 @@ def test_make_input_retimes_so_stories_interleave(tmp_path: Path) -> None:
     written = write_eval_inputs(SHARED / "data" / "stories", tmp_path, seed=42)
     assert {p.name: n for p, n in written.items()} == {
         "uci.jsonl": 6366, "wikinews_big.jsonl": 335, "wikinews_medium.jsonl": 206,
+        "wikinews_big_dated.jsonl": 136, "wikinews_medium_dated.jsonl": 73,
     }  # fmt: skip
     lines = [json.loads(x) for x in (tmp_path / "uci.jsonl").read_text().splitlines()]
     assert set(lines[0]) == {"id", "title", "text", "published", "story", "source", "language"}
@@ -110,3 +111,30 @@ def test_a_stream_with_quiet_days_skips_only_runs_that_would_see_the_same_window
     assert skipping.scores == every.scores and every.scores["bcubed_f1"] == pytest.approx(1.0)
     span_ticks = (2 * 7 * 24 + 5 * 4) * 60 // settings.recluster_every_minutes
     assert every.reclusterings >= span_ticks and skipping.reclusterings < every.reclusterings / 20
+
+
+def test_dated_wikinews_sets_keep_the_publication_day_their_urls_carry(tmp_path: Path) -> None:
+    write_eval_inputs(SHARED / "data" / "stories", tmp_path, seed=42)
+    retimed = {x["id"]: x for x in map(json.loads, (tmp_path / "wikinews_big.jsonl").read_text().splitlines())}
+    dated = [json.loads(x) for x in (tmp_path / "wikinews_big_dated.jsonl").read_text().splitlines()]
+    times = [datetime.fromisoformat(x["published"]) for x in dated]
+    assert times == sorted(times) and max(times) - min(times) > timedelta(days=300)  # real time, not re-timed
+    assert all(t.hour == 12 and t.minute == 0 for t in times)
+    for item in dated:  # the same articles and stories as the re-timed set, only the time differs
+        assert {**item, "published": None} == {**retimed[item["id"]], "published": None}
+    assert len({x["story"] for x in dated}) > 50
+
+
+@pytest.mark.parametrize(("url", "day"), [
+    ("http://www.hrw.org/news/2012/09/05/us-torture-and-rendition", "2012-09-05"),
+    ("http://www.guardian.co.uk/uk/2012/oct/16/attorney-general-blocks", "2012-10-16"),
+    ("http://www.huffingtonpost.com/huff-wires/20121004/us-debate-big-bird/", "2012-10-04"),
+    ("http://www.csmonitor.com/USA/DC-Decoder/2012/0927/Is-47-percent", "2012-09-27"),
+    ("http://news.xinhuanet.com/english/world/2012-10/26/c_131931858.htm", "2012-10-26"),
+    ("http://www.nytimes.com/2012/11/politics/a-month-only.html", None),
+    ("http://www.bbc.co.uk/news/uk-20174081", None),  # an id, not a date
+    ("http://example.com/2012/02/30/no-such-day", None),
+])  # fmt: skip
+def test_url_dates(url: str, day: str | None) -> None:
+    found = url_date(url)
+    assert (found.date().isoformat() if found else None) == day
