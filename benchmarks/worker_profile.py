@@ -30,7 +30,7 @@ from clustering.embed import CachedEmbedder, Embedder
 from clustering.processor import BatchProcessor, RawMessage
 from newsflow.contracts import ArticleRecord
 from newsflow.settings import Settings, load_settings
-from newsflow.store import articles_repo, topics_repo
+from newsflow.store import articles_repo, memberships_repo, topics_repo
 from newsflow.store.database import open_store
 from newsflow.store.embeddings_repo import SqlVectorCache
 
@@ -64,8 +64,8 @@ def seed(processor: BatchProcessor, stories: int, size: int, run: str) -> None:
     extra = [copy(k, s, run) for s in range(stories) for k in range(2, size)]
     with processor.engine.begin() as conn:
         articles_repo.upsert_articles(conn, extra, NOW)
-        members = [topics_repo.Membership(r.id, topic_of[int(r.id.split("-")[2])], 1.0, "online") for r in extra]
-        topics_repo.write_memberships(conn, members, NOW)
+        members = [memberships_repo.Membership(r.id, topic_of[int(r.id.split("-")[2])], 1.0, "online") for r in extra]
+        memberships_repo.write_memberships(conn, members, NOW)
         topics_repo.refresh_stats(conn, topic_of.values(), NOW)
     processor.clusterer = None  # reload the window with the seeded members
 

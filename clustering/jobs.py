@@ -24,7 +24,7 @@ from clustering.plan import ReclusterPlan, plan_recluster
 from clustering.topics import TopicStatus
 from newsflow.errors import BrokerUnavailableError
 from newsflow.settings import Settings
-from newsflow.store import lineage_repo, topics_repo
+from newsflow.store import lineage_repo, memberships_repo, topics_repo
 from newsflow.store.database import open_store
 from newsflow.store.embeddings_repo import SqlVectorCache
 
@@ -63,12 +63,12 @@ def apply_plan(engine: Engine, plan: ReclusterPlan, report: ReclusterReport) -> 
     with engine.begin() as conn:
         topics_repo.lock_topic_writes(conn)
         topics_repo.create_topics(conn, rec.new_topics, now)
-        topics_repo.write_memberships(
-            conn, [topics_repo.Membership(a, t, None, "recluster") for a, t in sorted(plan.changed.items())], now
+        memberships_repo.write_memberships(
+            conn, [memberships_repo.Membership(a, t, None, "recluster") for a, t in sorted(plan.changed.items())], now
         )
-        topics_repo.delete_memberships(conn, plan.removed)
+        memberships_repo.delete_memberships(conn, plan.removed)
         for absorbed, survivor in sorted(rec.merged_into.items()):
-            topics_repo.move_members(conn, absorbed, survivor, now)
+            memberships_repo.move_members(conn, absorbed, survivor, now)
         for topic_id, status in sorted(rec.status.items()):
             merged = rec.merged_into.get(topic_id) if status is TopicStatus.MERGED else None
             topics_repo.set_status(conn, topic_id, status, now, merged_into=merged)

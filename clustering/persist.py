@@ -22,7 +22,7 @@ from clustering.window import Window, represent_window, window_start
 from newsflow.contracts import Record
 from newsflow.kafka_io import make_producer, publish, topic_names
 from newsflow.settings import Settings
-from newsflow.store import articles_repo, lineage_repo, topics_repo
+from newsflow.store import articles_repo, lineage_repo, memberships_repo, topics_repo
 
 log = logging.getLogger(__name__)
 RECLUSTER_JOB = "recluster"
@@ -34,7 +34,7 @@ def load_window(engine: Engine, embedder: CachedEmbedder, settings: Settings, no
     since = window_start(now, settings)
     with engine.connect() as conn:
         docs = articles_repo.window_docs(conn, since)
-        memberships = topics_repo.window_memberships(conn, since)
+        memberships = memberships_repo.window_memberships(conn, since)
         topics = topics_repo.load_topics(conn)
     dense = embedder.embed([d.dense_text(settings) for d in docs])
     batch, vectoriser = represent_window(docs, dense, settings)

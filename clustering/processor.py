@@ -47,8 +47,9 @@ from clustering.window import build_clusterer, window_start
 from newsflow.contracts import ArticleRecord, DeadLetterRecord, TopicEventKind, decode
 from newsflow.errors import RecordError
 from newsflow.settings import Settings
-from newsflow.store import articles_repo, lineage_repo, topics_repo
+from newsflow.store import articles_repo, lineage_repo, memberships_repo, topics_repo
 from newsflow.store.articles_repo import doc_from_record
+from newsflow.store.memberships_repo import Membership
 
 log = logging.getLogger(__name__)
 _RETRIES = 3
@@ -98,7 +99,7 @@ class BatchProcessor:
         """Rebuild the online state from the store's window (start-up, after a re-clustering, after a conflict)."""
         self._marker = recluster_marker(self.engine)
         with self.engine.connect() as conn:
-            self._seen_seq = topics_repo.last_write_seq(conn)  # read first: later writes are absorbed
+            self._seen_seq = memberships_repo.last_write_seq(conn)  # read first: later writes are absorbed
         window = load_window(self.engine, self.embedder, self.settings, now)
         self.vectoriser = window.vectoriser
         self.clusterer = build_clusterer(window, self.settings, next_topic_id(self.engine), self.embedder.dim)
@@ -121,7 +122,7 @@ class BatchProcessor:
         assert self.clusterer is not None and self.vectoriser is not None
         member_of = self.clusterer.member_of
         with self.engine.connect() as conn:
-            written = topics_repo.memberships_since(conn, self._seen_seq)
+            written = memberships_repo.memberships_since(conn, self._seen_seq)
             if not written:
                 return
             foreign = {a: t for a, t, _ in written if member_of.get(a) != t}
@@ -225,11 +226,15 @@ class BatchProcessor:
                 topics_repo.lock_topic_writes(conn)
                 # Where these articles were before (another writer, a second consumer group or a
                 # re-clustering, may have placed some elsewhere meanwhile), and what a revision changes.
-                before = topics_repo.memberships_of(conn, [r.id for r in records] + [m.article_id for m in members])
+                ids = [r.id for r in records] + [m.article_id for m in members]
+                before = memberships_repo.memberships_of(conn, ids)
                 changed = articles_repo.changed_stats_fields(conn, [r for r in records if r.id in before])
                 articles_repo.upsert_articles(conn, records, now)
                 topics_repo.create_topics(conn, [a.topic_id for a in created if a.topic_id is not None], now)
-                seqs = [topics_repo.write_memberships(conn, members, now), topics_repo.remove_members(conn, left)]
+                seqs = [
+                    memberships_repo.write_memberships(conn, members, now),
+                    memberships_repo.remove_members(conn, left),
+                ]
                 self._update_stats(conn, members, before, changed | set(left), now)
                 self._note_recent(conn, docs, members, clusterer.member_of)
                 summaries = summaries_for(
@@ -252,7 +257,7 @@ class BatchProcessor:
     @staticmethod
     def _update_stats(
         conn: Connection,
-        members: list[topics_repo.Membership],
+        members: list[Membership],
         before: dict[str, int],
         changed: set[str],
         now: datetime,
@@ -273,7 +278,7 @@ class BatchProcessor:
         topics_repo.add_to_stats(conn, {t: ids for t, ids in gained.items() if t not in recount}, now)
 
     def _note_recent(
-        self, conn: Connection, docs: list[Doc], members: list[topics_repo.Membership], member_of: Mapping[str, int]
+        self, conn: Connection, docs: list[Doc], members: list[Membership], member_of: Mapping[str, int]
     ) -> None:
         """Keep ``recent`` in step: new members, and members whose revision may have another time."""
         published = {d.id: d.published for d in docs}
@@ -286,14 +291,14 @@ class BatchProcessor:
                 self.recent.note(topic_id, d.id, d.published)
 
 
-def _new_memberships(assignments: list[Assignment], known: dict[str, int]) -> list[topics_repo.Membership]:
-    out: list[topics_repo.Membership] = []
+def _new_memberships(assignments: list[Assignment], known: dict[str, int]) -> list[Membership]:
+    out: list[Membership] = []
     for a in assignments:
         if a.topic_id is None or known.get(a.article_id) == a.topic_id:
             continue
-        out.append(topics_repo.Membership(a.article_id, a.topic_id, a.similarity, "online"))
+        out.append(Membership(a.article_id, a.topic_id, a.similarity, "online"))
         if a.created and a.partner:
-            out.append(topics_repo.Membership(a.partner, a.topic_id, a.similarity, "online"))
+            out.append(Membership(a.partner, a.topic_id, a.similarity, "online"))
     return out
 
 

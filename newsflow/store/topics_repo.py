@@ -1,4 +1,6 @@
-"""Topics and memberships in the store: ids, status, summaries, statistics, and the CLI's listing.
+"""Topics in the store: ids, status, summaries, statistics, and the CLI's listing.
+
+Which article belongs to which topic is ``memberships_repo``'s.
 
 Topic rows are created by the clusterer with ids it chose (stable ints); everything else about a
 topic — counts, outlets, languages, hourly counts, first/last seen — is recomputed here from its
@@ -13,12 +15,11 @@ from __future__ import annotations
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, delete, func, select, text, update
+from sqlalchemy import Connection, func, select, text, update
 
 from clustering.text import distinct
 from clustering.topics import TopicMeta, TopicStatus, TopicSummary
@@ -27,14 +28,6 @@ from newsflow.store.schema import articles, job_runs, lineage_events, topic_memb
 from newsflow.store.upsert import ID_CHUNK, chunked, upsert
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Membership:
-    article_id: str
-    topic_id: int
-    similarity: float | None
-    method: str  # online | recluster
 
 
 # --- ids and state --------------------------------------------------------------------------------
@@ -79,26 +72,6 @@ def load_topics(conn: Connection, statuses: Iterable[TopicStatus] | None = None)
     return out
 
 
-def window_memberships(conn: Connection, since: datetime) -> dict[str, int]:
-    """Topic of every article published since ``since`` that has one."""
-    query = (
-        select(topic_memberships.c.article_id, topic_memberships.c.topic_id)
-        .join(articles, articles.c.id == topic_memberships.c.article_id)
-        .where(articles.c.published_at >= since)
-    )
-    return {r.article_id: r.topic_id for r in conn.execute(query)}
-
-
-def memberships_of(conn: Connection, article_ids: Iterable[str]) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for part in chunked(sorted(set(article_ids)), ID_CHUNK):
-        query = select(topic_memberships.c.article_id, topic_memberships.c.topic_id).where(
-            topic_memberships.c.article_id.in_(part)
-        )
-        found.update({r.article_id: r.topic_id for r in conn.execute(query)})
-    return found
-
-
 # --- writes -----------------------------------------------------------------------------------------
 
 
@@ -117,78 +90,6 @@ def create_topics(conn: Connection, topic_ids: Iterable[int], at: datetime) -> N
     ]  # fmt: skip
     if rows:
         conn.execute(topics.insert(), rows)
-
-
-def write_memberships(conn: Connection, members: Sequence[Membership], at: datetime) -> int | None:
-    """Upsert memberships, stamped with the next write sequence number (returned; None: nothing written)."""
-    if not members:
-        return None
-    seq = next_write_seq(conn)
-    rows = [
-        {"article_id": m.article_id, "topic_id": m.topic_id, "similarity": m.similarity, "method": m.method,
-         "assigned_at": at, "write_seq": seq}
-        for m in members
-    ]  # fmt: skip
-    upsert(
-        conn, topic_memberships, rows, ["article_id"], ["topic_id", "similarity", "method", "assigned_at", "write_seq"]
-    )
-    return seq
-
-
-def last_write_seq(conn: Connection) -> int:
-    """The newest committed membership write (0: none stamped yet)."""
-    return int(conn.execute(select(func.coalesce(func.max(topic_memberships.c.write_seq), 0))).scalar_one())
-
-
-def next_write_seq(conn: Connection) -> int:
-    # Safe as max + 1 only because membership writers hold ``lock_topic_writes`` (PostgreSQL) or
-    # SQLite's single write lock: sequence numbers then follow commit order, so a reader that saw
-    # everything up to N never misses a write committed later with a smaller number.
-    return last_write_seq(conn) + 1
-
-
-def memberships_since(conn: Connection, seq: int) -> list[tuple[str, int, int]]:
-    """(article id, topic id, write seq) of every membership written after ``seq``, in write order."""
-    query = (
-        select(topic_memberships.c.article_id, topic_memberships.c.topic_id, topic_memberships.c.write_seq)
-        .where(topic_memberships.c.write_seq > seq)
-        .order_by(topic_memberships.c.write_seq)
-    )
-    return [(r.article_id, r.topic_id, r.write_seq) for r in conn.execute(query)]
-
-
-def delete_memberships(conn: Connection, article_ids: Iterable[str]) -> None:
-    for part in chunked(sorted(set(article_ids)), ID_CHUNK):
-        conn.execute(delete(topic_memberships).where(topic_memberships.c.article_id.in_(part)))
-
-
-def remove_members(conn: Connection, article_ids: Iterable[str]) -> int | None:
-    """Delete the memberships of articles that left their topic online; idempotent. Returns the write
-    sequence number it stamped (None: none of them had a membership).
-
-    Readers take in the writes numbered above the highest they saw; deleting the row holding that
-    number would hand it out again and hide the next write from them. So the newest remaining
-    membership is stamped with the next number (a reader that knows it finds nothing new in it); in a
-    store left without any membership the numbers start again (readers catch up at their next reload).
-    """
-    present = sorted(memberships_of(conn, article_ids))
-    if not present:
-        return None
-    seq = next_write_seq(conn)
-    delete_memberships(conn, present)
-    col = topic_memberships.c
-    newest = select(col.article_id).where(col.write_seq.is_not(None)).order_by(col.write_seq.desc()).limit(1)
-    conn.execute(update(topic_memberships).where(col.article_id == newest.scalar_subquery()).values(write_seq=seq))
-    return seq
-
-
-def move_members(conn: Connection, from_topic: int, to_topic: int, at: datetime) -> None:
-    """All members of ``from_topic`` (also those outside the window) now belong to ``to_topic``."""
-    conn.execute(
-        update(topic_memberships)
-        .where(topic_memberships.c.topic_id == from_topic)
-        .values(topic_id=to_topic, method="recluster", assigned_at=at, write_seq=next_write_seq(conn))
-    )
 
 
 def set_status(

@@ -30,7 +30,7 @@ from newsflow.alerts.silences import SilenceRequest, new_silence
 from newsflow.contracts import AlertRecord, ArticleRecord, decode
 from newsflow.kafka_io import make_producer, publish, topic_names
 from newsflow.settings import Settings
-from newsflow.store import alerts_repo, topics_repo
+from newsflow.store import alerts_repo, memberships_repo
 from newsflow.store.database import open_store
 from tests.integration.test_worker import _read_all
 
@@ -160,7 +160,7 @@ def replay_into_store(settings: Settings) -> tuple[Engine, int]:
     assert report.stored == len(records) and report.dead_lettered == 0
     engine = open_store(settings)
     with engine.connect() as conn:
-        members = topics_repo.memberships_of(conn, [r.id for r in records])
+        members = memberships_repo.memberships_of(conn, [r.id for r in records])
     by_story: dict[str, Counter[int]] = {}
     for article_id, topic_id in members.items():
         by_story.setdefault(article_id.split("-")[0], Counter())[topic_id] += 1

@@ -5,8 +5,9 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import inspect, select
 
-from newsflow.store import schema
+from newsflow.store import memberships_repo, schema
 from newsflow.store.database import open_store
+from newsflow.store.memberships_repo import Membership
 
 pytestmark = pytest.mark.integration
 
@@ -35,18 +36,18 @@ def test_removing_the_newest_membership_never_hands_its_write_number_out_again(p
     with engine.begin() as conn:
         articles_repo.upsert_articles(conn, [record(x, f"headline {x}") for x in "abcd"], at)
         topics_repo.create_topics(conn, [1, 2], at)
-        first = topics_repo.write_memberships(conn, [topics_repo.Membership("a", 1, 0.9, "online"),
-                                                     topics_repo.Membership("b", 1, 0.8, "online")], at)  # fmt: skip
-        newest = topics_repo.write_memberships(conn, [topics_repo.Membership("c", 2, 0.7, "online")], at)
+        first = memberships_repo.write_memberships(conn, [Membership("a", 1, 0.9, "online"),
+                                                          Membership("b", 1, 0.8, "online")], at)  # fmt: skip
+        newest = memberships_repo.write_memberships(conn, [Membership("c", 2, 0.7, "online")], at)
     assert first is not None and newest == first + 1
     with engine.begin() as conn:
-        removed = topics_repo.remove_members(conn, ["c"])
+        removed = memberships_repo.remove_members(conn, ["c"])
         assert removed == newest + 1
-        assert topics_repo.remove_members(conn, ["c"]) is None  # idempotent
-        assert topics_repo.memberships_of(conn, "abc") == {"a": 1, "b": 1}
-        restamped = topics_repo.memberships_since(conn, newest)
-        later = topics_repo.write_memberships(conn, [topics_repo.Membership("d", 1, 0.6, "online")], at)
-        assert topics_repo.memberships_since(conn, removed) == [("d", 1, later)]
+        assert memberships_repo.remove_members(conn, ["c"]) is None  # idempotent
+        assert memberships_repo.memberships_of(conn, "abc") == {"a": 1, "b": 1}
+        restamped = memberships_repo.memberships_since(conn, newest)
+        later = memberships_repo.write_memberships(conn, [Membership("d", 1, 0.6, "online")], at)
+        assert memberships_repo.memberships_since(conn, removed) == [("d", 1, later)]
     assert [(a, t) for a, t, _ in restamped] in ([("a", 1)], [("b", 1)])  # a member a reader already knows
     assert later is not None and later > removed
     engine.dispose()

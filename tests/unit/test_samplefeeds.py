@@ -99,6 +99,5 @@ def test_server_clock_reveals_items_over_time() -> None:
     assert late.status_code == 200
     assert 0 < len(parse_feed(early.content).entries) < len(parse_feed(late.content).entries) == 70
     assert all(
-        e.published and e.published <= DEFAULT_ANCHOR - timedelta(hours=30)
-        for e in parse_feed(early.content).entries
+        e.published and e.published <= DEFAULT_ANCHOR - timedelta(hours=30) for e in parse_feed(early.content).entries
     )

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, select, update
 
-from newsflow.store import topics_repo
+from newsflow.store import memberships_repo, topics_repo
 from newsflow.store.schema import articles, topics
 
 OUTLETS = ["reuters.com", "bbc.co.uk", "welt.de", "cnn.com"]
@@ -34,8 +34,8 @@ def add_topic(engine: Engine, topic_id: int, label: str, times: Sequence[datetim
                 "near_duplicate_of": None, "stored_at": when + timedelta(minutes=2),
             })  # fmt: skip
         conn.execute(articles.insert(), rows)
-        members = [topics_repo.Membership(a, topic_id, 0.9, "online") for a in ids]
-        topics_repo.write_memberships(conn, members, max(times))
+        members = [memberships_repo.Membership(a, topic_id, 0.9, "online") for a in ids]
+        memberships_repo.write_memberships(conn, members, max(times))
         topics_repo.refresh_stats(conn, [topic_id], max(times))
         conn.execute(update(topics).where(topics.c.id == topic_id).values(label=label))
     return ids

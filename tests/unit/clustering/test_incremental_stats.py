@@ -23,7 +23,7 @@ from clustering.persist import RecentMembers, summaries_for
 from clustering.processor import BatchProcessor, RawMessage
 from newsflow.contracts import ArticleRecord
 from newsflow.settings import Settings
-from newsflow.store import schema, topics_repo
+from newsflow.store import memberships_repo, schema, topics_repo
 from newsflow.store.database import open_store
 from newsflow.store.embeddings_repo import SqlVectorCache
 from tests.unit.clustering.stories import OUTLETS, STORIES, T0, record
@@ -89,7 +89,8 @@ def moved_by_another_writer(engine: Engine, article: ArticleRecord, topic_id: in
 
     with engine.begin() as conn:
         articles_repo.upsert_articles(conn, [article], NOW)
-        topics_repo.write_memberships(conn, [topics_repo.Membership(article.id, topic_id, 0.9, "online")], NOW)
+        member = memberships_repo.Membership(article.id, topic_id, 0.9, "online")
+        memberships_repo.write_memberships(conn, [member], NOW)
         topics_repo.refresh_stats(conn, [topic_id], NOW)
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, select
 from clustering.embed import CachedEmbedder, Embedder
 from clustering.processor import BatchProcessor
 from newsflow.settings import Settings
-from newsflow.store import schema, topics_repo
+from newsflow.store import memberships_repo, schema
 from newsflow.store.database import open_store
 from newsflow.store.embeddings_repo import SqlVectorCache
 from tests.unit.clustering.stories import STORIES, T0, story_records
@@ -115,7 +115,7 @@ def test_a_member_moved_by_another_writer_rebuilds_the_online_state(
     moved, old_topic = next(iter(b.clusterer.member_of.items()))
     new_topic = next(t for t in set(b.clusterer.member_of.values()) if t != old_topic)
     with a.engine.begin() as conn:  # another group's writer places it elsewhere
-        topics_repo.write_memberships(conn, [topics_repo.Membership(moved, new_topic, 0.9, "online")], NOW)
+        memberships_repo.write_memberships(conn, [memberships_repo.Membership(moved, new_topic, 0.9, "online")], NOW)
     reloads = count_reloads(monkeypatch)
     b.process(msgs[11:13])
     assert reloads == [1] and b.clusterer is not None and b.clusterer.member_of[moved] == new_topic
