@@ -186,9 +186,11 @@ def simulate(settings: Settings, docs: list[Doc], embedder: CachedEmbedder) -> S
     every = timedelta(minutes=settings.recluster_every_minutes)
     tick = _ticks(docs[0].published, every)
     start = 0
+    progress = _Progress(len(docs))
     while start < len(docs):
         if docs[start].published >= tick:
             sim.recluster(tick)
+            progress.report(start, sim)
             # Skip the runs that would see the same window; the last grid tick before the change runs.
             change = sim.next_change(tick, docs[start].published)
             tick = max(tick + every, _ticks(change - every, every))
@@ -200,6 +202,22 @@ def simulate(settings: Settings, docs: list[Doc], embedder: CachedEmbedder) -> S
         start = end
     sim.recluster(tick)  # the next scheduled run after the last article
     return sim
+
+
+class _Progress:
+    """One INFO line per tenth of the stream (a long replay shows how far it got)."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.next_at = 0
+
+    def report(self, done: int, sim: Simulation) -> None:
+        if done < self.next_at:
+            return
+        self.next_at = done + max(self.total // 10, 1)
+        topics = sum(1 for m in sim.topics.values() if m.status is TopicStatus.ACTIVE)
+        log.info("eval: %d of %d articles streamed, %d re-clusterings, %d active topics",
+                 done, self.total, sim.reclusterings, topics)  # fmt: skip
 
 
 def run_evaluation(

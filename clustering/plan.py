@@ -105,7 +105,7 @@ def plan_recluster(window: Window, now: datetime, settings: Settings, next_topic
         now=now, memberships=final, changed=changed, removed=removed, reconciliation=rec, summaries=summaries,
         events=events, touched=touched, clusters=len(clusters), window_size=len(window.batch),
     )  # fmt: skip
-    log.info(
+    log.debug(
         "re-clustering plan: %d clusters, %d changed, %d removed, events %s",
         plan.clusters, len(changed), len(removed), plan.event_counts(),
     )  # fmt: skip

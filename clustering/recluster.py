@@ -160,7 +160,7 @@ def cluster_window(batch: Batch, settings: Settings) -> np.ndarray:
     cores = int(labels.max()) + 1 if len(labels) else 0
     labels = link_groups(batch, labels, settings, graph)
     labels = merge_stories(batch, labels, settings, graph)
-    log.info(
+    log.debug(
         "re-clustered %d articles: %d cores → %d clusters, %d unassigned",
         len(batch), cores, len(set(labels[labels >= 0].tolist())), int((labels < 0).sum()),
     )  # fmt: skip
