@@ -14,8 +14,6 @@ at the same similarity, no single cut (and no setting chosen without the answers
 
 from __future__ import annotations
 
-import argparse
-import logging
 import sys
 from collections import Counter
 from pathlib import Path
@@ -24,12 +22,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.clustering_tune import _cache, load_set
-from clustering.embed import CachedEmbedder, Embedder
+from benchmarks.clustering_tune import diagnostic_setup, load_set
+from clustering.embed import CachedEmbedder
 from clustering.graph_hdbscan import graph_hdbscan_labels
 from clustering.recluster import neighbour_graph
 from clustering.represent import SparseVectoriser, represent
-from newsflow.settings import Settings, load_settings
+from newsflow.settings import Settings
 
 BANDS = ((0.30, 0.35), (0.35, 0.40), (0.40, 0.45), (0.45, 0.50), (0.50, 0.60), (0.60, 1.01))
 
@@ -55,17 +53,12 @@ def core_pairs(path: Path, half: int | None, settings: Settings, embedder: Cache
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("input_dir", type=Path, help="folder written by `newsflow eval --make-input`")
-    args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING)
-    settings = load_settings()
-    embedder = CachedEmbedder(Embedder(settings), _cache(settings))
+    input_dir, settings, embedder = diagnostic_setup(__doc__)
     sets = {
-        "wikinews_medium": (args.input_dir / "wikinews_medium.jsonl", None),
-        "wikinews_big": (args.input_dir / "wikinews_big.jsonl", None),
-        "uci tuning half": (args.input_dir / "uci.jsonl", 0),
-        "uci": (args.input_dir / "uci.jsonl", None),
+        "wikinews_medium": (input_dir / "wikinews_medium.jsonl", None),
+        "wikinews_big": (input_dir / "wikinews_big.jsonl", None),
+        "uci tuning half": (input_dir / "uci.jsonl", 0),
+        "uci": (input_dir / "uci.jsonl", None),
     }
     print(f"{'set':<16} " + " ".join(f"{lo:.2f}-{min(hi, 1.0):.2f}".rjust(15) for lo, hi in BANDS))
     for name, (path, half) in sets.items():

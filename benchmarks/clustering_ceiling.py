@@ -18,8 +18,6 @@ setting: ``clustering_tune.py`` does that, on tuning data only.
 
 from __future__ import annotations
 
-import argparse
-import logging
 import sys
 from pathlib import Path
 
@@ -30,12 +28,12 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.clustering_tune import Labelled, _cache, load_set
-from clustering.embed import CachedEmbedder, Embedder
+from benchmarks.clustering_tune import Labelled, diagnostic_setup, load_set
+from clustering.embed import CachedEmbedder
 from clustering.metrics import score
 from clustering.represent import Doc
 from clustering.text import tokens
-from newsflow.settings import Settings, load_settings
+from newsflow.settings import Settings
 
 CUTS = np.round(np.arange(0.04, 0.80, 0.02), 2)
 DESIGNS: dict[str, dict[str, float]] = {
@@ -59,6 +57,11 @@ def similarities(docs: list[Doc], embedder: CachedEmbedder, settings: Settings) 
     return out
 
 
+def mix(sims: dict[str, np.ndarray], weights: dict[str, float]) -> np.ndarray:
+    """The weighted sum of the named similarity matrices."""
+    return np.sum([w * sims[k] for k, w in weights.items()], axis=0)
+
+
 def scores_by_cut(sim: np.ndarray, docs: list[Doc], gold: dict[str, str]) -> np.ndarray:
     distance = np.clip(1.0 - sim, 0.0, None)
     np.fill_diagonal(distance, 0.0)
@@ -71,24 +74,19 @@ def scores_by_cut(sim: np.ndarray, docs: list[Doc], gold: dict[str, str]) -> np.
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("input_dir", type=Path, help="folder written by `newsflow eval --make-input`")
-    args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING)
-    settings = load_settings()
-    embedder = CachedEmbedder(Embedder(settings), _cache(settings))
+    input_dir, settings, embedder = diagnostic_setup(__doc__)
     pairs: list[tuple[str, Labelled, str, Labelled]] = [
-        ("wikinews_medium", load_set(args.input_dir / "wikinews_medium.jsonl"),
-         "wikinews_big", load_set(args.input_dir / "wikinews_big.jsonl")),
-        ("uci tuning half", load_set(args.input_dir / "uci.jsonl", 0), "uci", load_set(args.input_dir / "uci.jsonl")),
+        ("wikinews_medium", load_set(input_dir / "wikinews_medium.jsonl"),
+         "wikinews_big", load_set(input_dir / "wikinews_big.jsonl")),
+        ("uci tuning half", load_set(input_dir / "uci.jsonl", 0), "uci", load_set(input_dir / "uci.jsonl")),
     ]  # fmt: skip
     for tune_name, (tune_docs, tune_gold), scored_name, (docs, gold) in pairs:
         tune_sims, sims = similarities(tune_docs, embedder, settings), similarities(docs, embedder, settings)
         print(f"\n{scored_name} (cut chosen on {tune_name})")
         print(f"{'design':<30} {'tuned cut':>9} {'tuned F1':>9} {'ceiling cut':>11} {'ceiling F1':>10}")
         for design, weights in DESIGNS.items():
-            tuned = scores_by_cut(sum(w * tune_sims[k] for k, w in weights.items()), tune_docs, tune_gold)
-            scored = scores_by_cut(sum(w * sims[k] for k, w in weights.items()), docs, gold)
+            tuned = scores_by_cut(mix(tune_sims, weights), tune_docs, tune_gold)
+            scored = scores_by_cut(mix(sims, weights), docs, gold)
             t, c = int(np.argmax(tuned)), int(np.argmax(scored))
             print(f"{design:<30} {CUTS[t]:>9.2f} {scored[t]:>9.3f} {CUTS[c]:>11.2f} {scored[c]:>10.3f}", flush=True)
 

@@ -117,6 +117,16 @@ def main() -> None:
         print(" ".join(line), flush=True)
 
 
+def diagnostic_setup(doc: str) -> tuple[Path, Settings, CachedEmbedder]:
+    """Command line of the diagnostics over ``--make-input``'s folder: the folder, settings, embedder."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("input_dir", type=Path, help="folder written by `newsflow eval --make-input`")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    settings = load_settings()
+    return args.input_dir, settings, CachedEmbedder(Embedder(settings), _cache(settings))
+
+
 def _cache(settings: Settings) -> Any:
     from newsflow.store.database import open_store
     from newsflow.store.embeddings_repo import SqlVectorCache

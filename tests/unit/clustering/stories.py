@@ -5,9 +5,29 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
+
 from newsflow.contracts import ArticleRecord
+from newsflow.settings import Settings
 
 T0 = datetime(2025, 2, 13, 8, 0, tzinfo=UTC)
+TOY_DIM = 8  # hand-made dense vectors for online-assignment tests
+
+
+def toy_settings() -> Settings:
+    """Dense similarity only, for ``TOY_DIM`` vectors: join a topic at 0.8, start one in a pair at 0.9."""
+    return Settings(
+        sparse_features=2**12, dense_weight=1.0, sparse_weight=0.0, time_decay_hours=0.0,
+        assign_threshold=0.8, seed_threshold=0.9, assign_candidates=4,
+    )  # fmt: skip
+
+
+def toy_unit(*values: float) -> np.ndarray:
+    """A unit ``TOY_DIM`` vector with ``values`` first."""
+    v = np.zeros(TOY_DIM, dtype=np.float32)
+    v[: len(values)] = values
+    return v / np.linalg.norm(v)
+
 
 STORIES: dict[str, list[str]] = {
     "unicredit": [

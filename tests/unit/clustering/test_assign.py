@@ -8,23 +8,17 @@ import pytest
 from clustering.assign import OnlineClusterer
 from clustering.represent import Batch, Doc, SparseVectoriser, represent
 from newsflow.settings import Settings
-from tests.unit.clustering.stories import T0
+from tests.unit.clustering.stories import T0, TOY_DIM, toy_settings, toy_unit
 
-DIM = 8
+DIM = TOY_DIM
+
+
+unit = toy_unit
 
 
 @pytest.fixture
 def cfg() -> Settings:
-    return Settings(
-        sparse_features=2**12, dense_weight=1.0, sparse_weight=0.0, time_decay_hours=0.0,
-        assign_threshold=0.8, seed_threshold=0.9, assign_candidates=4,
-    )  # fmt: skip
-
-
-def unit(*values: float) -> np.ndarray:
-    v = np.zeros(DIM, dtype=np.float32)
-    v[: len(values)] = values
-    return v / np.linalg.norm(v)
+    return toy_settings()
 
 
 def batch(cfg: Settings, vec: SparseVectoriser, items: list[tuple[str, np.ndarray]], **doc: object) -> Batch:

@@ -25,25 +25,19 @@ from newsflow.settings import Settings
 from newsflow.store import schema
 from newsflow.store.database import open_store
 from newsflow.store.embeddings_repo import SqlVectorCache
-from tests.unit.clustering.stories import T0, revise, story_records
+from tests.unit.clustering.stories import T0, TOY_DIM, revise, story_records, toy_settings, toy_unit
 from tests.unit.clustering.test_processor import memberships, messages, snapshot
 
-DIM = 8
+DIM = TOY_DIM
 NOW = T0 + timedelta(hours=3)
+
+
+unit = toy_unit
 
 
 @pytest.fixture
 def cfg() -> Settings:
-    return Settings(
-        sparse_features=2**12, dense_weight=1.0, sparse_weight=0.0, time_decay_hours=0.0,
-        assign_threshold=0.8, seed_threshold=0.9, assign_candidates=4,
-    )  # fmt: skip
-
-
-def unit(*values: float) -> np.ndarray:
-    v = np.zeros(DIM, dtype=np.float32)
-    v[: len(values)] = values
-    return v / np.linalg.norm(v)
+    return toy_settings()
 
 
 # Every row in one batch, so old and new revisions share the document frequencies (exact sums).
