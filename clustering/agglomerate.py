@@ -33,13 +33,19 @@ _PAIR_BLOCK = 16_384  # pairs scored at once (bounds the gathered rows)
 
 @dataclass
 class ClusterSums:
-    """Per cluster (ids 0..m−1): member count, dense and sparse sums, first and last hour."""
+    """Per cluster (ids 0..m−1): member count, dense and sparse sums, first and last hour.
+
+    Each member's vectors enter the sums scaled by the square roots of its weights (``Batch.roots``),
+    so a product of two clusters' sums is the sum of their members' pairwise weighted similarities.
+    """
 
     size: np.ndarray
     dense: np.ndarray  # (m, d) float32
     sparse: sp.csr_matrix  # (m, F) float32
     first: np.ndarray
     last: np.ndarray
+    roots: np.ndarray  # (m, 2) sums of the members' weight roots (their means weigh centroid pairs)
+    long: np.ndarray  # (m,) sums of the members' ``Batch.long`` (headline 0 … full text 1)
 
     @classmethod
     def of(cls, batch: Batch, groups: np.ndarray, m: int) -> ClusterSums:
@@ -53,10 +59,12 @@ class ClusterSums:
         np.maximum.at(last, groups, batch.hours)
         return cls(
             size=np.bincount(groups, minlength=m).astype(np.float64),
-            dense=np.asarray(member @ batch.dense, dtype=np.float32),
-            sparse=sp.csr_matrix(member @ batch.sparse, dtype=np.float32),
+            dense=np.asarray(member @ (batch.dense * batch.roots[:, :1].astype(np.float32)), dtype=np.float32),
+            sparse=sp.csr_matrix(member @ (sp.diags(batch.roots[:, 1]) @ batch.sparse), dtype=np.float32),
             first=first,
             last=last,
+            roots=np.asarray(member @ batch.roots, dtype=np.float64),
+            long=np.bincount(groups, weights=batch.long, minlength=m).astype(np.float64),
         )
 
     def merge(self, keep: np.ndarray, gone: np.ndarray) -> None:
@@ -70,6 +78,10 @@ class ClusterSums:
         self.dense[keep] += self.dense[gone]
         self.dense[gone] = 0.0
         self.sparse = sp.csr_matrix(fold @ self.sparse, dtype=np.float32)
+        self.roots[keep] += self.roots[gone]
+        self.roots[gone] = 0.0
+        self.long[keep] += self.long[gone]
+        self.long[gone] = 0.0
         self.first[keep] = np.minimum(self.first[keep], self.first[gone])
         self.last[keep] = np.maximum(self.last[keep], self.last[gone])
 
@@ -82,7 +94,7 @@ def mean_similarity(weights: SimilarityWeights) -> PairScore:
 
     def score(sums: ClusterSums, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         scale = 1.0 / (sums.size[a] * sums.size[b])
-        return _combined(sums, a, b, weights, scale, scale)
+        return _combined(sums, a, b, weights, scale, scale, np.ones(len(a)), np.ones(len(a)))  # weights in the sums
 
     return score
 
@@ -107,6 +119,23 @@ def with_group_margin(score: PairScore, margin: float) -> PairScore:
     return lowered
 
 
+def with_length_threshold(score: PairScore, threshold: float, threshold_long: float) -> PairScore:
+    """``score`` shifted so that agglomerating at ``threshold`` merges a pair of full-text clusters
+    at ``threshold_long`` instead (between: by the pair's mean ``long`` share).
+
+    Full texts lean on TF-IDF, whose cosines run lower than the embedding's, so the same evidence
+    gives a lower combined similarity than between headlines; the cut follows the scale.
+    """
+    if threshold_long == threshold:
+        return score
+
+    def shifted(sums: ClusterSums, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        long = (sums.long[a] / np.maximum(sums.size[a], 1.0) + sums.long[b] / np.maximum(sums.size[b], 1.0)) / 2
+        return score(sums, a, b) + (threshold - threshold_long) * long
+
+    return shifted
+
+
 def centroid_similarity(weights: SimilarityWeights) -> PairScore:
     """Cosine of two clusters' dense sums and of their sparse sums, combined with the time decay."""
 
@@ -115,14 +144,16 @@ def centroid_similarity(weights: SimilarityWeights) -> PairScore:
         sn = np.sqrt(np.asarray(sums.sparse.multiply(sums.sparse).sum(axis=1), dtype=np.float64).ravel())
         dense_scale = 1.0 / np.maximum(dn[a] * dn[b], 1e-12)
         sparse_scale = np.where((sn[a] > 0) & (sn[b] > 0), 1.0 / np.maximum(sn[a] * sn[b], 1e-24), 0.0)
-        return _combined(sums, a, b, weights, dense_scale, sparse_scale)
+        mean_roots = sums.roots / np.maximum(sums.size, 1.0)[:, None]
+        coef = mean_roots[a] * mean_roots[b]  # cosines lose the weights: the clusters' mean weights
+        return _combined(sums, a, b, weights, dense_scale, sparse_scale, coef[:, 0], coef[:, 1])
 
     return score
 
 
 def _combined(
     sums: ClusterSums, a: np.ndarray, b: np.ndarray, weights: SimilarityWeights,
-    dense_scale: np.ndarray, sparse_scale: np.ndarray,
+    dense_scale: np.ndarray, sparse_scale: np.ndarray, dense_coef: np.ndarray, sparse_coef: np.ndarray,
 ) -> np.ndarray:  # fmt: skip
     out = np.empty(len(a), dtype=np.float64)
     for s in range(0, len(a), _PAIR_BLOCK):
@@ -130,8 +161,9 @@ def _combined(
         dense = np.einsum("ij,ij->i", sums.dense[x], sums.dense[y]).astype(np.float64)
         sparse = np.asarray(sums.sparse[x].multiply(sums.sparse[y]).sum(axis=1), dtype=np.float64).ravel()
         gap = np.maximum(np.maximum(sums.first[x] - sums.last[y], sums.first[y] - sums.last[x]), 0.0)
-        out[s : s + _PAIR_BLOCK] = weights.combine(
-            dense * dense_scale[s : s + _PAIR_BLOCK], sparse * sparse_scale[s : s + _PAIR_BLOCK], gap
+        block = slice(s, s + _PAIR_BLOCK)
+        out[block] = weights.combine(
+            dense * dense_scale[block], sparse * sparse_scale[block], gap, dense_coef[block], sparse_coef[block]
         )
     return out
 

@@ -9,6 +9,8 @@ similarity (dense + sparse + time, ``represent.SimilarityWeights``).
 An article below ``assign_threshold`` waits in a bounded pool of recent unassigned articles. When a
 later article is at least ``seed_threshold`` similar to one waiting there, the pair starts a topic
 right away instead of waiting for the next re-clustering — a breaking story shows up within a batch.
+An article with its full text is compared on its own weights (``SimilarityWeights.of_article``:
+TF-IDF counts more) and against the ``*_long`` thresholds (interpolated by ``Batch.long``).
 
 A new revision of a member is re-decided (``revise_one``): its old revision is taken out of its
 topic, the new one is put in where it fits — its own topic while it still clears
@@ -49,8 +51,9 @@ class OnlineClusterer:
 
     def __init__(self, settings: Settings, dim: int, next_topic_id: int = 1) -> None:
         self.weights = SimilarityWeights.from_settings(settings)
-        self.assign_threshold = settings.assign_threshold
-        self.seed_threshold = settings.seed_threshold
+        # (headline, full text) cuts: full texts lean on TF-IDF, whose similarities run lower.
+        self.assign_cuts = (settings.assign_threshold, settings.assign_threshold_long)
+        self.seed_cuts = (settings.seed_threshold, settings.seed_threshold_long)
         self.candidates = settings.assign_candidates
         cells = CentroidCells(settings.assign_index_min_topics, settings.assign_index_probe, settings.random_seed)
         self.topics = CentroidIndex(dim, settings.sparse_features, cells=cells)
@@ -119,8 +122,9 @@ class OnlineClusterer:
             original = self.member_of[doc.near_duplicate_of]
             if original in self.topics:
                 return Assignment(doc.id, original, 1.0)
-        best, sim = self.topics.best(batch.dense[i], batch.sparse[i], batch.hours[i], self.weights, self.candidates)
-        if best is not None and sim >= self.assign_threshold:
+        weights = self.weights.of_article(batch.roots[i])
+        best, sim = self.topics.best(batch.dense[i], batch.sparse[i], batch.hours[i], weights, self.candidates)
+        if best is not None and sim >= _cut(self.assign_cuts, batch.long[i]):
             return Assignment(doc.id, best, sim)
         return Assignment(doc.id, None, sim)
 
@@ -147,8 +151,9 @@ class OnlineClusterer:
             return Assignment(article_id, own, 1.0)
         del self.member_of[article_id]
         if self.topics.retract(own, old.dense[0], old.sparse[0]):  # others remain: does it still fit?
-            sim = self.topics.similarity(own, new.dense[0], new.sparse[0], new.hours[0], self.weights)
-            if sim >= self.assign_threshold:
+            weights = self.weights.of_article(new.roots[0])
+            sim = self.topics.similarity(own, new.dense[0], new.sparse[0], new.hours[0], weights)
+            if sim >= _cut(self.assign_cuts, new.long[0]):
                 self.topics.update(own, new.dense[0], new.sparse[0], new.hours[0])
                 self.member_of[article_id] = own
                 return Assignment(article_id, own, sim)
@@ -167,8 +172,8 @@ class OnlineClusterer:
             self.member_of[doc.id] = guess.topic_id
             self.pool.discard(doc.id)
             return guess
-        partner, sim = self.pool.best(batch, i, self.weights, self.candidates)
-        if partner is not None and sim >= self.seed_threshold:
+        partner, sim = self.pool.best(batch, i, self.weights.of_article(batch.roots[i]), self.candidates)
+        if partner is not None and sim >= _cut(self.seed_cuts, batch.long[i]):
             topic_id = allocate() if allocate else self._allocate()
             pair = self.pool.take(partner)
             self.topics.add(
@@ -205,6 +210,11 @@ class OnlineClusterer:
         for article_id in article_ids:
             self.pool.discard(article_id)
             self.member_of.pop(article_id, None)
+
+
+def _cut(cuts: tuple[float, float], long: float) -> float:
+    """The threshold for an article ``long`` of the way from headline-only (0) to full text (1)."""
+    return cuts[0] + (cuts[1] - cuts[0]) * float(long)
 
 
 def same_content(old: Batch, new: Batch) -> bool:

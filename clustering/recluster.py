@@ -1,7 +1,8 @@
 """Periodic re-clustering of the window: HDBSCAN over a neighbour graph of the joint representation, then tidying.
 
-1. Features: the dense embeddings and a TruncatedSVD of the sparse TF-IDF, each scaled by the square
-   root of its weight so that dot products approximate ``dense_weight·cos + sparse_weight·cos``;
+1. Features: the dense embeddings and a TruncatedSVD of the sparse TF-IDF, each row scaled by the
+   square roots of its article's weights (``SimilarityWeights``: headline or full text) so that dot
+   products approximate the pair's weighted ``dense·cos + sparse·cos``;
    unit rows, float32, optionally reduced with PCA (``recluster_dims``, 0: none).
 2. The neighbour graph (``neighbours.py``): each article's ``recluster_neighbours`` most similar
    articles — exact for ordinary windows, an inverted-file + shared-rare-term search for large ones.
@@ -14,7 +15,8 @@
    groups merge at ``recluster_group_merge_threshold``: noise points join the story they are
    closest to on average, cores of one story come together, and whatever stays alone is unassigned.
 5. Established clusters (``story_min_size`` members or more) whose centroids are at least
-   ``story_merge_threshold`` similar are merged (``merge_stories``): a big story told in many
+   ``story_merge_threshold`` similar (``story_merge_threshold_long`` between full texts, whose
+   TF-IDF-weighted similarities run lower) are merged (``merge_stories``): a big story told in many
    different headlines stays one topic.
 
 Steps 4 and 5 are rounds of mutual-best merges over candidate pairs (``agglomerate.py``).
@@ -35,6 +37,7 @@ from clustering.agglomerate import (
     centroid_similarity,
     mean_similarity,
     with_group_margin,
+    with_length_threshold,
 )
 from clustering.graph_hdbscan import graph_hdbscan_labels
 from clustering.neighbours import KnnGraph, knn_graph
@@ -51,11 +54,11 @@ def features(batch: Batch, settings: Settings) -> np.ndarray:
     n, d = batch.dense.shape
     k = min(settings.recluster_sparse_dims, n - 1, batch.sparse.shape[1] - 1)
     used = np.unique(batch.sparse.indices)
-    k = min(k, len(used) - 1) if settings.sparse_weight > 0 and len(used) > 2 else 0
+    k = min(k, len(used) - 1) if batch.roots[:, 1].any() and len(used) > 2 else 0
     k = k if k >= 2 else 0
     # One float32 array filled in place: a large window's features are its biggest allocation.
     x = np.empty((n, d + k), dtype=np.float32)
-    np.multiply(batch.dense, np.float32(np.sqrt(max(settings.dense_weight, 0.0))), out=x[:, :d])
+    np.multiply(batch.dense, batch.roots[:, :1].astype(np.float32), out=x[:, :d])  # each row's own weights
     if k:
         # Only the hashed columns the window uses: the SVD's cost follows them, not the hashing space.
         svd = TruncatedSVD(n_components=k, random_state=settings.random_seed)
@@ -65,7 +68,7 @@ def features(batch: Batch, settings: Settings) -> np.ndarray:
         svd.fit(window[np.sort(rows)] if n > settings.recluster_svd_rows else window)
         reduced = svd.transform(window).astype(np.float32)
         norms = np.linalg.norm(reduced, axis=1, keepdims=True)
-        x[:, d:] = np.float32(np.sqrt(settings.sparse_weight)) * reduced / np.where(norms > 0, norms, 1.0)
+        x[:, d:] = batch.roots[:, 1:].astype(np.float32) * reduced / np.where(norms > 0, norms, 1.0)
         del reduced, window
     x /= np.maximum(np.sqrt(np.einsum("ij,ij->i", x, x)), 1e-12)[:, None]  # no window-sized temporary
     dims = min(settings.recluster_dims, n - 1, x.shape[1])
@@ -144,7 +147,10 @@ def merge_stories(batch: Batch, labels: np.ndarray, settings: Settings, graph: K
         both = (ci >= 0) & (cj >= 0)
         both[both] = is_big[ci[both]] & is_big[cj[both]]
         a, b = np.concatenate([a, ci[both]]), np.concatenate([b, cj[both]])
-    score = centroid_similarity(SimilarityWeights.from_settings(settings))
+    score = with_length_threshold(
+        centroid_similarity(SimilarityWeights.from_settings(settings)),
+        settings.story_merge_threshold, settings.story_merge_threshold_long,
+    )  # fmt: skip
     into = agglomerate(sums, a, b, score, settings.story_merge_threshold, prune=False, max_rounds=_MAX_MERGE_ROUNDS)
     out = labels.copy()
     out[assigned] = ids[into[groups]]

@@ -112,6 +112,8 @@ class Batch:
     sparse: sp.csr_matrix  # (n, F) float32, unit rows (or empty rows for docs without content words)
     hours: np.ndarray  # (n,) float64
     counts: sp.csr_matrix  # raw term counts, kept so frequencies can be recomputed
+    roots: np.ndarray  # (n, 2) float64: square roots of each row's dense and sparse weight
+    long: np.ndarray  # (n,) float64: how far each row is from headline-only (0) to full text (1)
 
     def __len__(self) -> int:
         return len(self.docs)
@@ -127,6 +129,8 @@ class Batch:
             sparse=self.sparse[idx],
             hours=self.hours[idx],
             counts=self.counts[idx],
+            roots=self.roots[idx],
+            long=self.long[idx],
         )
 
 
@@ -137,28 +141,71 @@ def represent(
     counts = vectoriser.counts([d.tokens(settings) for d in docs])
     if observe:
         vectoriser.observe(counts)
+    weights = SimilarityWeights.from_settings(settings)
+    long = weights.long_share([len(d.body) for d in docs])
     return Batch(
         docs=list(docs),
         dense=np.atleast_2d(np.asarray(dense, dtype=np.float32)),
         sparse=vectoriser.weigh(counts),
         hours=np.array([to_hours(d.published) for d in docs], dtype=np.float64),
         counts=counts,
+        roots=weights.roots(long),
+        long=long,
     )
 
 
 @dataclass(frozen=True)
 class SimilarityWeights:
+    """How dense and sparse similarity combine, per article and per pair.
+
+    An article's weights move from (``dense``, ``sparse``) for a headline alone to (``dense_long``,
+    ``sparse_long``) for ``long_chars`` or more of body: TF-IDF over a whole story is reliable where
+    over eight words it is not, and the embedding only ever sees the title and lead. A pair is
+    weighted by the geometric mean of its articles' weights, i.e. by the product of their square
+    roots (``roots``), so the combined similarity stays a dot product of per-article vectors scaled by
+    those roots: average linkage over sums and the neighbour graph's features keep working unchanged.
+    """
+
     dense: float
     sparse: float
     decay_hours: float
+    dense_long: float | None = None  # None: the same as for headlines
+    sparse_long: float | None = None
+    long_chars: int = 1000
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SimilarityWeights:
-        return cls(settings.dense_weight, settings.sparse_weight, settings.time_decay_hours)
+        return cls(
+            settings.dense_weight, settings.sparse_weight, settings.time_decay_hours,
+            settings.dense_weight_long, settings.sparse_weight_long, settings.long_text_chars,
+        )  # fmt: skip
 
-    def combine(self, dense_sim: np.ndarray, sparse_sim: np.ndarray, gap_hours: np.ndarray) -> np.ndarray:
-        """Weighted dense + sparse similarity, halved every ``decay_hours`` of time gap."""
-        base = self.dense * dense_sim + self.sparse * sparse_sim
+    def long_share(self, body_chars: Sequence[int]) -> np.ndarray:
+        """0 for a headline alone, 1 from ``long_chars`` of body on, linear between."""
+        return np.minimum(np.asarray(body_chars, dtype=np.float64), self.long_chars) / max(self.long_chars, 1)
+
+    def roots(self, share: np.ndarray) -> np.ndarray:
+        """(n, 2): square roots of the dense and sparse weight of articles with these ``long_share``s."""
+        long = (self.dense if self.dense_long is None else self.dense_long,
+                self.sparse if self.sparse_long is None else self.sparse_long)  # fmt: skip
+        dense = self.dense + (long[0] - self.dense) * share
+        sparse = self.sparse + (long[1] - self.sparse) * share
+        return np.sqrt(np.maximum(np.column_stack([dense, sparse]), 0.0)).reshape(-1, 2)
+
+    def of_article(self, roots: np.ndarray) -> SimilarityWeights:
+        """The weights of one article (its row of ``roots``): online assignment compares an arriving
+        article with topics and pooled articles on the arriving article's terms."""
+        return SimilarityWeights(float(roots[0] ** 2), float(roots[1] ** 2), self.decay_hours)
+
+    def combine(
+        self, dense_sim: np.ndarray, sparse_sim: np.ndarray, gap_hours: np.ndarray,
+        dense_coef: np.ndarray | float | None = None, sparse_coef: np.ndarray | float | None = None,
+    ) -> np.ndarray:  # fmt: skip
+        """Weighted dense + sparse similarity, halved every ``decay_hours`` of time gap. The weights
+        are ``dense``/``sparse`` unless the pair's own (``dense_coef``/``sparse_coef``) are given."""
+        dense_w = self.dense if dense_coef is None else dense_coef
+        sparse_w = self.sparse if sparse_coef is None else sparse_coef
+        base = dense_w * dense_sim + sparse_w * sparse_sim
         if self.decay_hours <= 0:
             return np.asarray(base)
         return np.asarray(base * np.power(0.5, np.maximum(gap_hours, 0.0) / self.decay_hours))

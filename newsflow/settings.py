@@ -67,8 +67,15 @@ class Settings(BaseSettings):
 
     # --- clustering (calibrated with `newsflow eval` on wikinews_medium + half the UCI stories) ---
     assign_threshold: float = 0.4
-    dense_weight: float = 0.7
+    assign_threshold_long: float = 0.25  # for an article with its full text (see dense_weight_long)
+    dense_weight: float = 0.7  # weights of a headline-only article (short text: the embedding carries it)
     sparse_weight: float = 0.3
+    # Weights of an article with `long_text_chars` or more of body (between: interpolated). With full
+    # text the TF-IDF sees the whole story while the embedding sees only the lead; a pair is weighted
+    # by the geometric mean of its two articles' weights (tuned on wikinews_medium + UCI half, issue 4).
+    dense_weight_long: float = 0.3
+    sparse_weight_long: float = 0.7
+    long_text_chars: int = 1000
     time_decay_hours: float = 168.0  # half-life of similarity over the time gap (0: no decay)
     recluster_window_hours: float = 72.0
     recluster_every_minutes: int = 15
@@ -81,6 +88,7 @@ class Settings(BaseSettings):
     sparse_features: int = 2**18  # hashing space of the TF-IDF vectoriser (no vocabulary to grow)
     sparse_text_chars: int = 3000  # characters of title + body that feed the sparse representation
     seed_threshold: float = 0.45  # two unassigned articles this similar start a topic without waiting
+    seed_threshold_long: float = 0.3  # the same for an article with its full text
     assign_candidates: int = 32  # topics re-ranked with sparse + time after the dense centroid search
     # From this many active topics the candidate search probes centroid cells instead of every topic
     # (measured: searching all 50k topics takes p99 40 ms, the cells 6 ms; below 16k all take ≤ 11 ms).
@@ -91,9 +99,10 @@ class Settings(BaseSettings):
     recluster_svd_rows: int = 20000  # rows the sparse part's SVD learns from in larger windows (all rows are projected)
     recluster_dims: int = 0  # PCA dimensions of the features the neighbour graph is built on (0: no reduction)
     hdbscan_selection: str = "eom"  # eom | leaf
-    recluster_merge_threshold: float = 0.25  # average-linkage cut for a single article joining a group or another
-    recluster_group_merge_threshold: float = 0.35  # average-linkage cut for two groups of 2+ articles (≥ the above)
+    recluster_merge_threshold: float = 0.2  # average-linkage cut for a single article joining a group or another
+    recluster_group_merge_threshold: float = 0.3  # average-linkage cut for two groups of 2+ articles (≥ the above)
     story_merge_threshold: float = 0.45  # centroid similarity at which established clusters merge
+    story_merge_threshold_long: float = 0.4  # the same between clusters of full texts (between: interpolated)
     story_min_size: int = 2  # members a cluster needs before its centroid counts as established (2: tuned, issue 4)
     recluster_neighbours: int = 16  # neighbours per article in the graph every re-clustering stage works on
     recluster_exact_neighbours_max: int = 20000  # windows up to this size search neighbours exactly

@@ -49,6 +49,19 @@ def test_article_joins_best_topic_above_threshold_else_waits(cfg: Settings) -> N
     assert oc.topics.size(2) == 3 and "x" in oc.pool.slot_of
 
 
+def test_an_article_with_its_full_text_joins_at_the_full_text_threshold(cfg: Settings) -> None:
+    """``x`` is about 0.7 similar to topic 1: below the headline cut (0.8), above the full-text cut
+    (0.6) — a headline waits, the same article with 2,000 characters of body joins."""
+    cfg = cfg.model_copy(update={"assign_threshold_long": 0.6, "dense_weight_long": 1.0, "sparse_weight_long": 0.0})
+    vec = SparseVectoriser(cfg.sparse_features)
+    for body, expected in (("", None), ("word " * 400, 1)):
+        oc = OnlineClusterer(cfg, DIM)
+        oc.add_topic(1, batch(cfg, vec, [("a1", unit(1, 0)), ("a2", unit(1, 0.05))]))
+        docs = [Doc("x", "title x", body, T0)]
+        got = oc.learn_one(represent(docs, unit(1, 1)[None, :], vec, cfg), 0)
+        assert got.topic_id == expected and 0.6 < got.similarity < 0.8
+
+
 def test_learning_the_same_article_twice_changes_nothing(cfg: Settings) -> None:
     vec = SparseVectoriser(cfg.sparse_features)
     oc = OnlineClusterer(cfg, DIM)

@@ -47,8 +47,11 @@ def brute_force(x: np.ndarray, k: int) -> np.ndarray:
     return np.argsort(-sims, axis=1, kind="stable")[:, :k]
 
 
-def as_batch(x: np.ndarray, words: list[str] | None = None, *, minutes: float = 1.0) -> Batch:
-    cfg = Settings(sparse_features=2**12)
+def as_batch(
+    x: np.ndarray, words: list[str] | None = None, *, minutes: float = 1.0, cfg: Settings | None = None
+) -> Batch:
+    """Docs for the rows of ``x``; their similarity weights are those of ``cfg`` (default settings)."""
+    cfg = cfg or Settings(sparse_features=2**12)
     docs = [
         Doc(f"d{i}", words[i] if words else "", "", T0 + timedelta(minutes=minutes * i), language="en")
         for i in range(len(x))
@@ -119,7 +122,7 @@ def test_graph_hdbscan_clusters_a_disconnected_graph() -> None:
 def test_link_groups_is_average_linkage_cut_at_the_threshold() -> None:
     x, _ = stories(12, 5, 12, 0.8, seed=5)
     cfg = dense_only(recluster_neighbours=len(x), recluster_merge_threshold=0.35)
-    batch = as_batch(x)
+    batch = as_batch(x, cfg=cfg)
     linked = link_groups(batch, np.full(len(x), -1), cfg)
     dist = np.clip(1.0 - (x @ x.T).astype(np.float64), 0.0, None)
     np.fill_diagonal(dist, 0.0)

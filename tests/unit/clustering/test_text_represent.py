@@ -54,3 +54,59 @@ def test_similarity_combines_weights_and_halves_per_decay_period() -> None:
     np.testing.assert_allclose(sims, [0.8, 0.4])
     assert SimilarityWeights(1.0, 0.0, 0.0).combine(np.array([0.3]), np.array([0.0]), np.array([99.0]))[0] == 0.3
     np.testing.assert_allclose(gap_to_span(5.0, np.array([0.0, 6.0, 1.0]), np.array([2.0, 9.0, 7.0])), [3.0, 1.0, 0.0])
+
+
+def test_an_articles_weights_move_from_headline_to_full_text_with_its_body() -> None:
+    w = SimilarityWeights.from_settings(Settings(dense_weight=0.7, sparse_weight=0.3, dense_weight_long=0.3,
+                                                 sparse_weight_long=0.7, long_text_chars=1000))  # fmt: skip
+    shares = w.long_share([0, 500, 1000, 20000])
+    np.testing.assert_allclose(shares, [0.0, 0.5, 1.0, 1.0])
+    np.testing.assert_allclose(w.roots(shares) ** 2, [[0.7, 0.3], [0.5, 0.5], [0.3, 0.7], [0.3, 0.7]])
+    one = w.of_article(w.roots(w.long_share([20000]))[0])
+    np.testing.assert_allclose(one.combine(np.array([0.5]), np.array([0.2]), np.array([0.0])), [0.3 * 0.5 + 0.7 * 0.2])
+
+
+def test_average_linkage_over_sums_is_the_mean_of_each_pairs_own_weighted_similarity() -> None:
+    """Headlines and full texts mixed: a pair is weighted by the geometric mean of its articles'
+    weights, and the linkage over cluster sums equals the mean of those pairwise similarities."""
+    from clustering.agglomerate import ClusterSums, mean_similarity
+
+    settings = Settings(sparse_features=2**12, time_decay_hours=0.0)
+    rng = np.random.default_rng(3)
+    words = ["bank", "loss", "record", "flappy", "bird", "game", "sac", "fund", "probe", "ukraine"]
+    docs = [Doc(f"d{i}", " ".join(rng.choice(words, 4)), "x" * int(rng.choice([0, 400, 5000])), T0) for i in range(12)]
+    dense = rng.normal(size=(12, 6)).astype(np.float32)
+    dense /= np.linalg.norm(dense, axis=1, keepdims=True)
+    batch = represent(docs, dense, SparseVectoriser(2**12), settings)
+    assert len({tuple(r) for r in np.round(batch.roots, 6)}) == 3  # three kinds of article
+    d, s = dense @ dense.T, (batch.sparse @ batch.sparse.T).toarray()
+    pair = np.outer(batch.roots[:, 0], batch.roots[:, 0]) * d + np.outer(batch.roots[:, 1], batch.roots[:, 1]) * s
+    groups = np.array([0, 0, 0, 1, 1, 2, 2, 2, 2, 3, 3, 3])
+    sums = ClusterSums.of(batch, groups, 4)
+    a, b = np.array([0, 0, 1, 2]), np.array([1, 2, 3, 3])
+    got = mean_similarity(SimilarityWeights.from_settings(settings))(sums, a, b)
+    want = [pair[np.ix_(groups == x, groups == y)].mean() for x, y in zip(a, b, strict=True)]
+    np.testing.assert_allclose(got, want, rtol=1e-5)
+    uniform = Settings(sparse_features=2**12, time_decay_hours=0.0, dense_weight_long=0.7, sparse_weight_long=0.3)
+    flat = represent(docs, dense, SparseVectoriser(2**12), uniform)
+    plain = mean_similarity(SimilarityWeights.from_settings(uniform))(ClusterSums.of(flat, groups, 4), a, b)
+    want = [(0.7 * d + 0.3 * s)[np.ix_(groups == x, groups == y)].mean() for x, y in zip(a, b, strict=True)]
+    np.testing.assert_allclose(plain, want, rtol=1e-5)  # equal weights: the former fixed mix
+
+
+def test_full_text_clusters_merge_at_their_own_story_threshold() -> None:
+    """0.42 similar: two headline clusters stay apart (cut 0.45), two full-text clusters merge (cut
+    0.40), a headline cluster and a full-text one sit in between (cut 0.425)."""
+    import scipy.sparse as sp
+
+    from clustering.agglomerate import ClusterSums, with_length_threshold
+
+    m = 4
+    sums = ClusterSums(
+        size=np.array([1.0, 1.0, 2.0, 2.0]), dense=np.zeros((m, 2), dtype=np.float32), sparse=sp.csr_matrix((m, 2)),
+        first=np.zeros(m), last=np.zeros(m), roots=np.ones((m, 2)), long=np.array([0.0, 0.0, 2.0, 2.0]),
+    )  # fmt: skip
+    shifted = with_length_threshold(lambda s, a, b: np.full(len(a), 0.42), 0.45, 0.40)
+    got = shifted(sums, np.array([0, 2, 0]), np.array([1, 3, 2]))
+    assert (got >= 0.45).tolist() == [False, True, False]
+    np.testing.assert_allclose(got, [0.42, 0.47, 0.445])
