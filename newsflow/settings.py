@@ -73,8 +73,8 @@ class Settings(BaseSettings):
     # Weights of an article with `long_text_chars` or more of body (between: interpolated). With full
     # text the TF-IDF sees the whole story while the embedding sees only the lead; a pair is weighted
     # by the geometric mean of its two articles' weights (tuned on wikinews_medium + UCI half, issue 4).
-    dense_weight_long: float = 0.3
-    sparse_weight_long: float = 0.7
+    dense_weight_long: float = 0.2
+    sparse_weight_long: float = 0.8
     long_text_chars: int = 1000
     time_decay_hours: float = 168.0  # half-life of similarity over the time gap (0: no decay)
     recluster_window_hours: float = 72.0
@@ -88,7 +88,7 @@ class Settings(BaseSettings):
     sparse_features: int = 2**18  # hashing space of the TF-IDF vectoriser (no vocabulary to grow)
     sparse_text_chars: int = 3000  # characters of title + body that feed the sparse representation
     seed_threshold: float = 0.45  # two unassigned articles this similar start a topic without waiting
-    seed_threshold_long: float = 0.3  # the same for an article with its full text
+    seed_threshold_long: float = 0.25  # the same for an article with its full text
     assign_candidates: int = 32  # topics re-ranked with sparse + time after the dense centroid search
     # From this many active topics the candidate search probes centroid cells instead of every topic
     # (measured: searching all 50k topics takes p99 40 ms, the cells 6 ms; below 16k all take ≤ 11 ms).
@@ -102,7 +102,7 @@ class Settings(BaseSettings):
     recluster_merge_threshold: float = 0.2  # average-linkage cut for a single article joining a group or another
     recluster_group_merge_threshold: float = 0.3  # average-linkage cut for two groups of 2+ articles (≥ the above)
     story_merge_threshold: float = 0.45  # centroid similarity at which established clusters merge
-    story_merge_threshold_long: float = 0.4  # the same between clusters of full texts (between: interpolated)
+    story_merge_threshold_long: float = 0.38  # the same between clusters of full texts (between: interpolated)
     story_min_size: int = 2  # members a cluster needs before its centroid counts as established (2: tuned, issue 4)
     recluster_neighbours: int = 16  # neighbours per article in the graph every re-clustering stage works on
     recluster_exact_neighbours_max: int = 20000  # windows up to this size search neighbours exactly
