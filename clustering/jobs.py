@@ -22,6 +22,7 @@ from clustering.embed import CachedEmbedder, Embedder
 from clustering.persist import RECLUSTER_JOB, load_window, next_topic_id, publish_pending_events
 from clustering.plan import ReclusterPlan, plan_recluster
 from clustering.topics import TopicStatus
+from clustering.window import window_start
 from newsflow.errors import BrokerUnavailableError
 from newsflow.settings import Settings
 from newsflow.store import lineage_repo, memberships_repo, topics_repo
@@ -57,8 +58,12 @@ def as_utc(when: datetime) -> datetime:
     return datetime(*utc.timetuple()[:6], utc.microsecond, tzinfo=UTC)
 
 
-def apply_plan(engine: Engine, plan: ReclusterPlan, report: ReclusterReport) -> None:
-    """Write one plan in one transaction; ``IntegrityError`` if a new topic id was taken meanwhile."""
+def apply_plan(engine: Engine, plan: ReclusterPlan, report: ReclusterReport, window_from: datetime) -> None:
+    """Write one plan in one transaction; ``IntegrityError`` if a new topic id was taken meanwhile.
+
+    Also drops the membership tombstones from before ``window_from``: this commit makes every worker
+    reload its online state from the store, so none needs them any more.
+    """
     rec, now = plan.reconciliation, plan.now
     with engine.begin() as conn:
         topics_repo.lock_topic_writes(conn)
@@ -76,6 +81,8 @@ def apply_plan(engine: Engine, plan: ReclusterPlan, report: ReclusterReport) -> 
         topics_repo.save_summaries(conn, plan.summaries, now)
         lineage_repo.record_events(conn, plan.events)
         topics_repo.record_job_run(conn, RECLUSTER_JOB, now, report.as_dict())
+        if pruned := memberships_repo.prune_removals(conn, window_from):
+            log.debug("pruned %d membership tombstones from before %s", pruned, window_from.isoformat())
 
 
 def recluster_now(
@@ -104,7 +111,7 @@ def recluster_now(
         report.events = plan.event_counts()
         report.seconds = round(time.monotonic() - started, 3)
         try:
-            apply_plan(engine, plan, report)
+            apply_plan(engine, plan, report, window_start(now, settings))
             break
         except IntegrityError:
             if attempt == _RETRIES - 1:

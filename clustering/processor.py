@@ -14,8 +14,9 @@ The online state (topic centroids, unassigned pool) is loaded from the store's w
 after a re-clustering was committed elsewhere. Before each batch it also takes in what other
 writers stored since its last look (workers of one group share the partitions, so the articles of
 one story reach several of them): their new members and topics, read by the membership write
-sequence. New topic ids collide only if another writer took them in between, which fails the
-transaction and retries the batch on fresh state.
+sequence; a member held here that they moved or removed makes it reload. New topic ids collide only
+if another writer took them in between, which fails the transaction and retries the batch on fresh
+state.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ from newsflow.errors import RecordError
 from newsflow.settings import Settings
 from newsflow.store import articles_repo, lineage_repo, memberships_repo, topics_repo
 from newsflow.store.articles_repo import doc_from_record
-from newsflow.store.memberships_repo import Membership
+from newsflow.store.memberships_repo import Membership, MembershipChange
 
 log = logging.getLogger(__name__)
 _RETRIES = 3
@@ -118,22 +119,23 @@ class BatchProcessor:
 
     def _absorb_other_writers(self, now: datetime) -> None:
         """Take in the members other writers stored since the last look, so a story another worker
-        started is joined here instead of being started twice."""
+        started is joined here instead of being started twice; rebuild if they moved or removed one
+        held here (its centroid would go on counting it)."""
         assert self.clusterer is not None and self.vectoriser is not None
         member_of = self.clusterer.member_of
         with self.engine.connect() as conn:
-            written = memberships_repo.memberships_since(conn, self._seen_seq)
+            written = memberships_repo.changes_since(conn, self._seen_seq)
             if not written:
                 return
-            foreign = {a: t for a, t, _ in written if member_of.get(a) != t}
-            moved = any(a in member_of for a in foreign)
+            stale = _contradicted(written, member_of)
+            foreign = {c.article_id: c.topic_id for c in written if not c.removed and c.article_id not in member_of}
             since = window_start(now, self.settings)
-            docs = [] if moved else [d for d in articles_repo.docs_by_id(conn, foreign) if d.published >= since]
-        if moved:  # one of ours placed elsewhere (a replay by another group): rare, rebuild
-            log.info("another writer moved members known here; reloading the online state")
+            docs = [] if stale else [d for d in articles_repo.docs_by_id(conn, foreign) if d.published >= since]
+        if stale:  # one of ours placed elsewhere (a replay by another group) or revised out of its topic: rare
+            log.info("another writer moved or removed %d members known here; reloading the online state", stale)
             self.reload(now)
             return
-        self._seen_seq = written[-1][2]
+        self._seen_seq = written[-1].write_seq
         if not docs:
             return
         dense = self.embedder.embed([d.dense_text(self.settings) for d in docs])  # cached by their writer
@@ -233,7 +235,7 @@ class BatchProcessor:
                 topics_repo.create_topics(conn, [a.topic_id for a in created if a.topic_id is not None], now)
                 seqs = [
                     memberships_repo.write_memberships(conn, members, now),
-                    memberships_repo.remove_members(conn, left),
+                    memberships_repo.remove_members(conn, left, now),
                 ]
                 self._update_stats(conn, members, before, changed | set(left), now)
                 self._note_recent(conn, docs, members, clusterer.member_of)
@@ -306,6 +308,13 @@ def _born(a: Assignment, now: datetime, summaries: Mapping[int, TopicSummary]) -
     assert a.topic_id is not None
     summary = summaries.get(a.topic_id)
     return LineageEvent(a.topic_id, TopicEventKind.BORN, now, 2, label=summary.label if summary else "")
+
+
+def _contradicted(written: Sequence[MembershipChange], member_of: Mapping[str, int]) -> int:
+    """How many members held here another writer placed in another topic or removed. Any removal of
+    one counts, whatever topic it names: the store then holds no membership for it. Removals of
+    articles not held here (this worker's own among them) change nothing."""
+    return sum(1 for c in written if c.article_id in member_of and (c.removed or member_of[c.article_id] != c.topic_id))
 
 
 def dead_letter(message: RawMessage, exc: BaseException, stage: str, now: datetime) -> DeadLetterRecord:

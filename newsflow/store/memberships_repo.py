@@ -1,10 +1,11 @@
 """Article-to-topic memberships in the store: reads, idempotent writes, and their write sequence.
 
 Every membership write is stamped with a sequence number (``write_seq``, max + 1 inside the
-writer's transaction). Workers that share the partitions read the memberships written after the
-highest number they saw (``memberships_since``) and take in what the others placed. The numbers
-follow commit order because every membership writer holds ``topics_repo.lock_topic_writes``
-(PostgreSQL) or SQLite's single write lock.
+writer's transaction). A membership removed online (a revision that left its topic) leaves a
+tombstone in ``membership_removals``, stamped from the same sequence. Workers that share the
+partitions read the placements and removals written after the highest number they saw
+(``changes_since``) and take in what the others did. The numbers follow commit order because every
+membership writer holds ``topics_repo.lock_topic_writes`` (PostgreSQL) or SQLite's single write lock.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
-from newsflow.store.schema import articles, topic_memberships
+from newsflow.store.schema import articles, membership_removals, topic_memberships
 from newsflow.store.upsert import ID_CHUNK, chunked, upsert
 
 
@@ -25,6 +26,16 @@ class Membership:
     topic_id: int
     similarity: float | None
     method: str  # online | recluster
+
+
+@dataclass(frozen=True)
+class MembershipChange:
+    """One write another worker may not know yet: a placement, or the removal of a membership."""
+
+    article_id: str
+    topic_id: int  # where it was placed, or the topic it left
+    write_seq: int
+    removed: bool
 
 
 # --- reads ---------------------------------------------------------------------------------------------
@@ -70,8 +81,13 @@ def write_memberships(conn: Connection, members: Sequence[Membership], at: datet
 
 
 def last_write_seq(conn: Connection) -> int:
-    """The newest committed membership write (0: none stamped yet)."""
-    return int(conn.execute(select(func.coalesce(func.max(topic_memberships.c.write_seq), 0))).scalar_one())
+    """The newest committed membership write or removal (0: none stamped yet)."""
+    # Tombstones count too: with every membership gone, numbers must still not be handed out again.
+    newest = [
+        conn.execute(select(func.coalesce(func.max(table.c.write_seq), 0))).scalar_one()
+        for table in (topic_memberships, membership_removals)
+    ]
+    return int(max(newest))
 
 
 def next_write_seq(conn: Connection) -> int:
@@ -81,14 +97,18 @@ def next_write_seq(conn: Connection) -> int:
     return last_write_seq(conn) + 1
 
 
-def memberships_since(conn: Connection, seq: int) -> list[tuple[str, int, int]]:
-    """(article id, topic id, write seq) of every membership written after ``seq``, in write order."""
-    query = (
-        select(topic_memberships.c.article_id, topic_memberships.c.topic_id, topic_memberships.c.write_seq)
-        .where(topic_memberships.c.write_seq > seq)
-        .order_by(topic_memberships.c.write_seq)
-    )
-    return [(r.article_id, r.topic_id, r.write_seq) for r in conn.execute(query)]
+def changes_since(conn: Connection, seq: int) -> list[MembershipChange]:
+    """Placements and removals written after ``seq``, in write order; only the newest per article
+    (a later placement supersedes a removal, a later removal one before it)."""
+    col, gone = topic_memberships.c, membership_removals.c
+    placed = conn.execute(select(col.article_id, col.topic_id, col.write_seq).where(col.write_seq > seq))
+    removed = conn.execute(select(gone.article_id, gone.topic_id, gone.write_seq).where(gone.write_seq > seq))
+    changes = [MembershipChange(r.article_id, r.topic_id, r.write_seq, False) for r in placed]
+    changes += [MembershipChange(r.article_id, r.topic_id, r.write_seq, True) for r in removed]
+    newest: dict[str, MembershipChange] = {}
+    for change in sorted(changes, key=lambda c: c.write_seq):  # one write per number and article
+        newest[change.article_id] = change
+    return sorted(newest.values(), key=lambda c: (c.write_seq, c.article_id))
 
 
 def delete_memberships(conn: Connection, article_ids: Iterable[str]) -> None:
@@ -96,24 +116,31 @@ def delete_memberships(conn: Connection, article_ids: Iterable[str]) -> None:
         conn.execute(delete(topic_memberships).where(topic_memberships.c.article_id.in_(part)))
 
 
-def remove_members(conn: Connection, article_ids: Iterable[str]) -> int | None:
-    """Delete the memberships of articles that left their topic online; idempotent. Returns the write
-    sequence number it stamped (None: none of them had a membership).
-
-    Readers take in the writes numbered above the highest they saw; deleting the row holding that
-    number would hand it out again and hide the next write from them. So the newest remaining
-    membership is stamped with the next number (a reader that knows it finds nothing new in it); in a
-    store left without any membership the numbers start again (readers catch up at their next reload).
-    """
-    present = sorted(memberships_of(conn, article_ids))
+def remove_members(conn: Connection, article_ids: Iterable[str], at: datetime) -> int | None:
+    """Delete the memberships of articles that left their topic online, leaving a tombstone for each
+    so other workers learn of it; idempotent. Returns the write sequence number the tombstones carry
+    (None: none of them had a membership)."""
+    present = memberships_of(conn, article_ids)
     if not present:
         return None
     seq = next_write_seq(conn)
     delete_memberships(conn, present)
-    col = topic_memberships.c
-    newest = select(col.article_id).where(col.write_seq.is_not(None)).order_by(col.write_seq.desc()).limit(1)
-    conn.execute(update(topic_memberships).where(col.article_id == newest.scalar_subquery()).values(write_seq=seq))
+    conn.execute(
+        insert(membership_removals),
+        [{"article_id": a, "topic_id": t, "write_seq": seq, "removed_at": at} for a, t in sorted(present.items())],
+    )
     return seq
+
+
+def prune_removals(conn: Connection, before: datetime) -> int:
+    """Drop the tombstones of removals before ``before``; returns how many.
+
+    One holding the newest write number stays: with no membership left, it keeps that number from
+    being handed out again.
+    """
+    gone = membership_removals.c
+    newest = last_write_seq(conn)
+    return conn.execute(delete(membership_removals).where(gone.removed_at < before, gone.write_seq < newest)).rowcount
 
 
 def move_members(conn: Connection, from_topic: int, to_topic: int, at: datetime) -> None:

@@ -194,6 +194,19 @@ topic_memberships = Table(
     Index("ix_topic_memberships_write_seq", "write_seq"),
 )
 
+# Tombstones of memberships removed online (a revision that left its topic), numbered in the same
+# write sequence: workers sharing the partitions learn of removals as they learn of placements.
+# No foreign keys: a tombstone records a past fact; the re-clustering prunes those older than its window.
+membership_removals = Table(
+    "membership_removals",
+    metadata,
+    Column("article_id", String(128), primary_key=True),
+    Column("write_seq", BigInteger, primary_key=True),
+    Column("topic_id", Integer, nullable=False),  # the topic it left
+    Column("removed_at", UtcDateTime(), nullable=False),
+    Index("ix_membership_removals_write_seq", "write_seq"),
+)
+
 lineage_events = Table(
     "lineage_events",
     metadata,

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import numpy as np
 import pytest
 from sqlalchemy import Engine, select
 
 from clustering.embed import CachedEmbedder, Embedder
-from clustering.processor import BatchProcessor
+from clustering.processor import BatchProcessor, RawMessage
 from newsflow.settings import Settings
 from newsflow.store import memberships_repo, schema
 from newsflow.store.database import open_store
 from newsflow.store.embeddings_repo import SqlVectorCache
-from tests.unit.clustering.stories import STORIES, T0, story_records
+from tests.unit.clustering.stories import STORIES, T0, record, revise, story_records
+from tests.unit.clustering.test_online_revisions import story_topic
 from tests.unit.clustering.test_processor import memberships, messages
 
 NOW = T0 + timedelta(hours=3)
@@ -119,3 +121,60 @@ def test_a_member_moved_by_another_writer_rebuilds_the_online_state(
     reloads = count_reloads(monkeypatch)
     b.process(msgs[11:13])
     assert reloads == [1] and b.clusterer is not None and b.clusterer.member_of[moved] == new_topic
+
+
+# --- removals: a revision that leaves its topic -------------------------------------------------------
+
+OFF_TOPIC = "Heavy snow closes mountain passes in the Alps"  # fits none of the stories
+
+
+def late_article(offset: int) -> list[RawMessage]:
+    """One new article, so that a worker runs a batch (and looks at the others' writes first)."""
+    return messages([record(f"late-{offset}", "Local library extends its weekend opening hours", NOW)], offset)
+
+
+def test_a_member_another_worker_revised_out_of_its_topic_leaves_the_online_state_here_too(
+    settings: Settings, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, b = two_workers(settings, embedder)
+    sent = {r.id: r for r in story_records()}
+    msgs = messages(list(sent.values()))
+    a.process(msgs[:9])
+    b.process(msgs[9:])  # takes in what a stored: b holds every member
+    unicredit, members = story_topic(memberships(a.engine), "unicredit")
+    victim = members[-1]
+    assert b.clusterer is not None and b.clusterer.member_of[victim] == unicredit
+    reloads = count_reloads(monkeypatch)
+    a.process(messages([revise(sent[victim], OFF_TOPIC)], 100))  # a's revision leaves the topic
+    assert victim not in memberships(a.engine) and reloads == []  # a's own removal: no rebuild
+
+    b.process(late_article(101))
+    assert reloads == [1] and b.clusterer is not None
+    assert victim not in b.clusterer.member_of and b.clusterer.member_of == memberships(b.engine)
+    # b's centroid of the topic counts what one built fresh from the store counts.
+    fresh = BatchProcessor(settings, b.engine, b.embedder, lambda: NOW)
+    fresh.reload(NOW)
+    assert fresh.clusterer is not None
+    here, there = b.clusterer.topics, fresh.clusterer.topics
+    assert here.size(unicredit) == there.size(unicredit) == len(members) - 1
+    assert np.allclose(here.sums[here.row_of[unicredit]], there.sums[there.row_of[unicredit]], atol=1e-5)
+
+
+def test_a_worker_does_not_rebuild_on_its_own_removal(
+    settings: Settings, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, _ = two_workers(settings, embedder)
+    sent = {r.id: r for r in story_records()}
+    a.process(messages(list(sent.values())))
+    victim = story_topic(memberships(a.engine), "unicredit")[1][-1]
+    reloads = count_reloads(monkeypatch)
+    looked = a._seen_seq
+    a.process(messages([revise(sent[victim], OFF_TOPIC)], 100))
+    with a.engine.connect() as conn:
+        removal = memberships_repo.last_write_seq(conn)
+        assert memberships_repo.changes_since(conn, looked)[-1].removed
+    assert removal > looked and a._seen_seq == removal  # nobody wrote in between: its own write not read back
+    a._seen_seq = looked  # as if another writer had committed between its look and its write
+    a.process(late_article(101))  # it reads its own removal back and passes over it
+    assert reloads == [] and a._seen_seq >= removal  # it went on past its removal
+    assert a.clusterer is not None and victim not in a.clusterer.member_of
