@@ -13,6 +13,11 @@ the articles whose URL carries their publication date (``/2012/09/05/``, ``2012-
 ``/2012/sep/05/``, ``20121004``), published at noon UTC of that day, in time order. About 40 % of
 the articles have one; the others are left out rather than given an invented time. These sets
 measure what time adds (stories months apart, the window sliding) on real, labelled news.
+
+``*_spread`` sets give every story its own run of days instead (``spread``): a seeded start within
+``SPREAD_DAYS`` and a seeded length of half a day to ``SPREAD_MAX_STORY_DAYS``, its articles at
+seeded times within it. The window then holds a few stories at a time, stories outlive the window
+and the topics' fading time — the low-volume, long-running stream that a 36-hour replay never shows.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ from typing import Any
 from urllib.parse import urlparse
 
 RETIME_HOURS = 36.0
+SPREAD_DAYS = 60.0
+SPREAD_MAX_STORY_DAYS = {"uci": 21.0, "wikinews_big": 14.0, "wikinews_medium": 14.0}
 UCI_FILE = "uci_news_prefix.csv"
 WIKINEWS_FILES = {"wikinews_big": "wikinews_events_big.json", "wikinews_medium": "wikinews_events_medium.json"}
 
@@ -43,6 +50,23 @@ def retime(
     for k, item in enumerate(shuffled):
         item["published"] = (start + timedelta(seconds=round(k * step))).isoformat()
     return shuffled
+
+
+def spread(
+    items: list[dict[str, Any]], start: datetime, seed: int, max_story_days: float, days: float = SPREAD_DAYS
+) -> list[dict[str, Any]]:
+    """Each story at seeded times within its own seeded run of days (see the module doc), in time order."""
+    rng = random.Random(seed)
+    by_story: dict[str, list[dict[str, Any]]] = {}
+    for item in items:
+        by_story.setdefault(str(item["story"]), []).append(item)
+    out: list[dict[str, Any]] = []
+    for story in sorted(by_story):
+        first, length = rng.uniform(0, days), rng.uniform(0.5, max_story_days)
+        for item in by_story[story]:
+            when = start + timedelta(days=first + rng.uniform(0, length))
+            out.append({**item, "published": when.replace(microsecond=0).isoformat()})
+    return sorted(out, key=lambda item: (item["published"], item["id"]))
 
 
 def uci_items(path: Path) -> tuple[list[dict[str, Any]], datetime]:
@@ -120,7 +144,8 @@ def _write(items: list[dict[str, Any]], out_dir: Path, name: str) -> Path:
 
 
 def write_eval_inputs(stories_dir: Path, out_dir: Path, seed: int) -> dict[Path, int]:
-    """Write ``uci``, ``wikinews_big`` and ``wikinews_medium`` (JSONL + gold TSV) into ``out_dir``."""
+    """Write ``uci``, ``wikinews_big`` and ``wikinews_medium`` (JSONL + gold TSV) into ``out_dir``, each
+    also ``_spread`` over weeks, and the WikiNews sets ``_dated``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     sets: list[tuple[str, tuple[list[dict[str, Any]], datetime]]] = []
     if (stories_dir / UCI_FILE).exists():
@@ -134,6 +159,8 @@ def write_eval_inputs(stories_dir: Path, out_dir: Path, seed: int) -> dict[Path,
             dated = [{**item, "published": when.isoformat()} for item in items if (when := url_date(item["url"]))]
             dated.sort(key=lambda item: (item["published"], item["id"]))
             written[_write(dated, out_dir, f"{name}_dated")] = len(dated)
+        spread_items = spread(items, start, seed, SPREAD_MAX_STORY_DAYS[name])
+        written[_write(spread_items, out_dir, f"{name}_spread")] = len(items)
         written[_write(retime(items, start, seed), out_dir, name)] = len(items)
     return written
 

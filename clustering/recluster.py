@@ -9,7 +9,9 @@
    It is the only all-pairs work; every later step looks at graph pairs only, so memory and time
    grow with window × neighbours, not window².
 3. HDBSCAN over the graph (``graph_hdbscan.py``, the ``hdbscan`` package's tree condensing and
-   selection) finds dense story cores.
+   selection) finds dense story cores; members less similar to their core than
+   ``recluster_core_min_similarity`` (``..._long`` for full texts) are put back with the noise
+   (``prune_cores``): HDBSCAN's density is relative, so a sparse window's cores can hold strangers.
 4. Average linkage over the cores and the noise points (``link_groups``), cut at two levels: a
    single article joins a group (or pairs with another) at ``recluster_merge_threshold``, two
    groups merge at ``recluster_group_merge_threshold``: noise points join the story they are
@@ -29,6 +31,7 @@ from __future__ import annotations
 import logging
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.decomposition import PCA, TruncatedSVD
 
 from clustering.agglomerate import (
@@ -82,6 +85,50 @@ def neighbour_graph(batch: Batch, settings: Settings) -> KnnGraph:
     return knn_graph(features(batch, settings), batch.sparse, settings)
 
 
+def prune_cores(
+    batch: Batch, labels: np.ndarray, threshold: float, threshold_long: float, rounds: int = 3
+) -> np.ndarray:
+    """Members of HDBSCAN's cores whose mean similarity to the rest of their core is below
+    ``threshold`` (``threshold_long`` for a full text, between: by its ``long`` share) become noise,
+    as do cores left with one member.
+
+    HDBSCAN's density is relative: in a small or sparse window (a quiet hour, a low-volume
+    stream) its cores can gather articles that are not similar in absolute terms, and the linkage
+    after it never splits a core. The linkage then decides about those articles on the same
+    absolute cut as about every other noise point.
+    """
+    out = labels.copy()
+    if threshold <= 0 and threshold_long <= 0:
+        return out
+    cut = threshold + (threshold_long - threshold) * batch.long
+    scaled_dense = batch.dense * batch.roots[:, :1].astype(np.float32)
+    scaled_sparse = sp.csr_matrix(sp.diags(batch.roots[:, 1]) @ batch.sparse, dtype=np.float32)
+    own = (
+        np.einsum("ij,ij->i", scaled_dense, scaled_dense)
+        + np.asarray(scaled_sparse.multiply(scaled_sparse).sum(axis=1)).ravel()
+    )
+    for _ in range(rounds):
+        members = np.flatnonzero(out >= 0)
+        if len(members) == 0:
+            break
+        ids, groups = np.unique(out[members], return_inverse=True)
+        sums = ClusterSums.of(batch.select(members.tolist()), groups, len(ids))
+        together = (
+            np.einsum("ij,ij->i", scaled_dense[members], sums.dense[groups])
+            + np.asarray(scaled_sparse[members].multiply(sums.sparse[groups]).sum(axis=1)).ravel()
+        )
+        others = sums.size[groups] - 1
+        mean = np.where(others > 0, (together - own[members]) / np.maximum(others, 1), -np.inf)
+        weak = members[mean < cut[members]]
+        if len(weak) == 0:
+            break
+        out[weak] = -1
+    kept = out >= 0
+    counts = np.bincount(out[kept], minlength=int(out.max()) + 1 if kept.any() else 1)
+    kept[kept] = counts[out[kept]] >= 2
+    return np.where(kept, out, -1)
+
+
 def link_groups(batch: Batch, labels: np.ndarray, settings: Settings, graph: KnnGraph | None = None) -> np.ndarray:
     """Average linkage over HDBSCAN's cores and its noise points, cut at two levels.
 
@@ -98,7 +145,9 @@ def link_groups(batch: Batch, labels: np.ndarray, settings: Settings, graph: Knn
     if len(labels) == 0:
         return labels.copy()
     graph = graph if graph is not None else neighbour_graph(batch, settings)
-    groups = labels.copy()
+    groups = prune_cores(
+        batch, labels, settings.recluster_core_min_similarity, settings.recluster_core_min_similarity_long
+    )
     noise = np.flatnonzero(groups < 0)
     groups[noise] = int(groups.max()) + 1 + np.arange(len(noise))
     _, groups = np.unique(groups, return_inverse=True)

@@ -100,6 +100,10 @@ class Settings(BaseSettings):
     recluster_dims: int = 0  # PCA dimensions of the features the neighbour graph is built on (0: no reduction)
     hdbscan_selection: str = "eom"  # eom | leaf
     recluster_merge_threshold: float = 0.2  # average-linkage cut for a single article joining a group or another
+    # HDBSCAN core members less similar than this on average to the rest of their core become noise
+    # (its density is relative: in a sparse window its cores can hold strangers); 0: off.
+    recluster_core_min_similarity: float = 0.25
+    recluster_core_min_similarity_long: float = 0.15  # the same for a full text
     recluster_group_merge_threshold: float = 0.3  # average-linkage cut for two groups of 2+ articles (≥ the above)
     story_merge_threshold: float = 0.45  # centroid similarity at which established clusters merge
     story_merge_threshold_long: float = 0.38  # the same between clusters of full texts (between: interpolated)

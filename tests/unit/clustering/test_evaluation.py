@@ -55,6 +55,7 @@ def test_make_input_retimes_so_stories_interleave(tmp_path: Path) -> None:
     assert {p.name: n for p, n in written.items()} == {
         "uci.jsonl": 6366, "wikinews_big.jsonl": 335, "wikinews_medium.jsonl": 206,
         "wikinews_big_dated.jsonl": 136, "wikinews_medium_dated.jsonl": 73,
+        "uci_spread.jsonl": 6366, "wikinews_big_spread.jsonl": 335, "wikinews_medium_spread.jsonl": 206,
     }  # fmt: skip
     lines = [json.loads(x) for x in (tmp_path / "uci.jsonl").read_text().splitlines()]
     assert set(lines[0]) == {"id", "title", "text", "published", "story", "source", "language"}
@@ -123,6 +124,20 @@ def test_dated_wikinews_sets_keep_the_publication_day_their_urls_carry(tmp_path:
     for item in dated:  # the same articles and stories as the re-timed set, only the time differs
         assert {**item, "published": None} == {**retimed[item["id"]], "published": None}
     assert len({x["story"] for x in dated}) > 50
+
+
+def test_spread_sets_give_each_story_its_own_run_of_days(tmp_path: Path) -> None:
+    write_eval_inputs(SHARED / "data" / "stories", tmp_path, seed=42)
+    lines = [json.loads(x) for x in (tmp_path / "uci_spread.jsonl").read_text().splitlines()]
+    times = [datetime.fromisoformat(x["published"]) for x in lines]
+    assert times == sorted(times) and timedelta(days=50) < max(times) - min(times) <= timedelta(days=81)
+    spans: dict[str, list[datetime]] = {}
+    for item, when in zip(lines, times, strict=True):
+        spans.setdefault(item["story"], []).append(when)
+    lengths = sorted(max(ts) - min(ts) for ts in spans.values())
+    assert lengths[-1] <= timedelta(days=21) and lengths[len(lengths) // 2] > timedelta(days=3)  # outlive the window
+    retimed = {x["id"]: x for x in map(json.loads, (tmp_path / "uci.jsonl").read_text().splitlines())}
+    assert all({**x, "published": None} == {**retimed[x["id"]], "published": None} for x in lines)
 
 
 @pytest.mark.parametrize(("url", "day"), [

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from clustering.labels import keywords, stats, summarise
-from clustering.recluster import cluster_window, link_groups, merge_stories
+from clustering.recluster import cluster_window, link_groups, merge_stories, prune_cores
 from clustering.represent import Batch, Doc, SparseVectoriser, represent
 from newsflow.settings import Settings
 from tests.unit.clustering.stories import STORIES, T0
@@ -50,6 +50,26 @@ def test_cluster_window_recovers_separated_stories(cfg: Settings) -> None:
     batch, truth = blobs(cfg, [0, 1, 2, 3], per=6, noise=0.15)
     labels = cluster_window(batch, cfg)
     assert same_partition(labels, truth) and labels[0] == 0  # canonical numbering: first row is cluster 0
+
+
+def test_prune_cores_turns_members_unlike_their_core_into_noise(cfg: Settings) -> None:
+    batch, _ = blobs(cfg, [0, 3, 7], per=3, noise=0.05)
+    # Cores as HDBSCAN may return them from a sparse window: story 0 (rows 0-2) with row 4 of story 3
+    # in it, and a "core" of two strangers (row 3 of story 3, row 6 of story 7).
+    cores = np.array([0, 0, 0, 1, 0, -1, 1, -1, -1])
+    pruned = prune_cores(batch, cores, threshold=0.5, threshold_long=0.5)
+    assert pruned.tolist() == [0, 0, 0, -1, -1, -1, -1, -1, -1]  # the stranger and the core of strangers go
+    assert prune_cores(batch, cores, threshold=0.0, threshold_long=0.0).tolist() == cores.tolist()  # 0: off
+
+
+def test_prune_cores_holds_full_texts_to_their_own_cut(cfg: Settings) -> None:
+    batch, _ = blobs(cfg, [0], per=3, noise=0.9, seed=3)  # loosely similar: mean similarity well below 1
+    cores = np.zeros(3, dtype=np.int64)
+    sims = batch.dense @ batch.dense.T
+    loose = float(min((sims.sum(axis=1) - 1) / 2))
+    assert prune_cores(batch, cores, threshold=loose + 0.01, threshold_long=0.0).min() == -1
+    batch.long[:] = 1.0  # the same rows as full texts: judged on the full-text cut
+    assert prune_cores(batch, cores, threshold=loose + 0.01, threshold_long=loose - 0.01).tolist() == [0, 0, 0]
 
 
 def test_link_groups_joins_cores_and_leaves_outliers_alone(cfg: Settings) -> None:
