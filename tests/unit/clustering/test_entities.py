@@ -9,10 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from alembic import command
-from alembic.config import Config
 from rich.console import Console
-from sqlalchemy import Engine, create_engine, select, text
+from sqlalchemy import create_engine, select, text
 from typer.testing import CliRunner
 
 from clustering.entities import mentions
@@ -25,9 +23,10 @@ from newsflow.cli import topics_cmd
 from newsflow.query.detail import topic_detail
 from newsflow.settings import Settings
 from newsflow.store import topics_repo
-from newsflow.store.database import MIGRATIONS_DIR, migrate, open_store
+from newsflow.store.database import migrate, open_store
 from newsflow.store.schema import topics
 from tests.unit.clustering.stories import STORIES, T0
+from tests.unit.migration_steps import migrate_to
 from tests.unit.query.dataset import fill_store
 
 WELT = Path(__file__).parents[3] / "newsflow" / "samplefeeds" / "data" / "welt-2025-02-13-trump-putin-call.txt"
@@ -164,17 +163,9 @@ def test_entities_are_stored_and_read_back_by_the_api_layer_and_the_cli(
     assert json.loads(as_json.output)["entities"] == names
 
 
-def upgrade(engine: Engine, revision: str) -> None:
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    with engine.begin() as connection:
-        cfg.attributes["connection"] = connection
-        command.upgrade(cfg, revision)
-
-
 def test_migration_0003_gives_existing_topics_an_empty_entity_list(tmp_path: Path) -> None:
     engine = create_engine(f"sqlite:///{tmp_path / 'old.db'}")
-    upgrade(engine, "0002")
+    migrate_to(engine, "0002")
     with engine.begin() as conn:
         conn.execute(text(
             "INSERT INTO topics (id, label, keywords, representative_title, representative_ids, status, first_seen,"

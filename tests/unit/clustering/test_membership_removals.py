@@ -7,9 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from alembic import command
 from alembic.autogenerate import compare_metadata
-from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, inspect, select
 
@@ -17,10 +15,10 @@ from clustering.embed import Embedder
 from clustering.jobs import recluster_now
 from newsflow.settings import Settings
 from newsflow.store import articles_repo, memberships_repo, schema, topics_repo
-from newsflow.store.database import MIGRATIONS_DIR, migrate, open_store
+from newsflow.store.database import migrate, open_store
 from newsflow.store.memberships_repo import Membership, MembershipChange
 from tests.unit.clustering.stories import T0, record
-from tests.unit.clustering.test_entities import upgrade
+from tests.unit.migration_steps import migrate_to
 
 AT = T0 + timedelta(hours=3)
 HOUR = timedelta(hours=1)
@@ -67,17 +65,9 @@ def test_removals_leave_tombstones_in_the_write_sequence(tmp_path: Path) -> None
     removal_scenario(open_store(Settings(state_dir=tmp_path)))
 
 
-def downgrade(engine: Engine, revision: str) -> None:
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    with engine.begin() as connection:
-        cfg.attributes["connection"] = connection
-        command.downgrade(cfg, revision)
-
-
 def test_migration_0005_adds_the_tombstone_table_as_the_schema_has_it(tmp_path: Path) -> None:
     engine = create_engine(f"sqlite:///{tmp_path / 'old.db'}")
-    upgrade(engine, "0004")
+    migrate_to(engine, "0004")
     assert "membership_removals" not in inspect(engine).get_table_names()
     migrate(engine)
     with engine.connect() as conn:
@@ -85,7 +75,7 @@ def test_migration_0005_adds_the_tombstone_table_as_the_schema_has_it(tmp_path: 
     assert [ix["name"] for ix in inspect(engine).get_indexes("membership_removals")] == [
         "ix_membership_removals_write_seq"
     ]
-    downgrade(engine, "0004")
+    migrate_to(engine, "0004", "downgrade")
     assert "membership_removals" not in inspect(engine).get_table_names()
 
 
