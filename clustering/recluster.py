@@ -101,6 +101,7 @@ def prune_cores(
     if threshold <= 0 and threshold_long <= 0:
         return out
     cut = threshold + (threshold_long - threshold) * batch.long
+    # No time decay: a member lies inside its core's time span, where the linkage's decay is 1 too.
     scaled_dense = batch.dense * batch.roots[:, :1].astype(np.float32)
     scaled_sparse = sp.csr_matrix(sp.diags(batch.roots[:, 1]) @ batch.sparse, dtype=np.float32)
     own = (
