@@ -14,6 +14,7 @@ the configured store's cache, so a second evaluation of the same texts does not 
 
 from __future__ import annotations
 
+import bisect
 import logging
 import time
 from collections import Counter
@@ -29,9 +30,16 @@ from clustering.embed import CachedEmbedder, Embedder
 from clustering.eval_data import read_jsonl
 from clustering.metrics import score
 from clustering.plan import ReclusterPlan, plan_recluster
-from clustering.represent import Doc, SparseVectoriser, represent
+from clustering.represent import Batch, Doc, SparseVectoriser, represent
 from clustering.topics import TopicMeta, TopicStatus
-from clustering.window import Window, build_clusterer, represent_window, window_start
+from clustering.window import (
+    Window,
+    build_clusterer,
+    memory_start,
+    newest_per_topic,
+    represent_window,
+    window_start,
+)
 from newsflow.errors import ConfigError
 from newsflow.settings import Settings
 
@@ -95,6 +103,7 @@ class Simulation:
             else:
                 meta.article_count += 1
                 meta.last_seen = max(meta.last_seen, when)
+                meta.status = TopicStatus.ACTIVE  # a remembered topic an article joined is revived
 
     def recluster(self, now: datetime) -> ReclusterPlan:
         since = window_start(now, self.settings)
@@ -110,10 +119,33 @@ class Simulation:
         self._apply(plan)
         window.memberships = {d.id: self.memberships[d.id] for d in docs if d.id in self.memberships}
         window.topics = {t: m for t, m in self.topics.items() if m.status is not TopicStatus.MERGED}
+        window.remembered, window.remembered_topics = self._remembered(now, vectoriser, window.topics)
         self.vectoriser = vectoriser
         self.clusterer = build_clusterer(window, self.settings, plan.reconciliation.next_topic_id, self.embedder.dim)
         self.reclusterings += 1
         return plan
+
+    def _remembered(
+        self, now: datetime, vectoriser: SparseVectoriser, topics: dict[int, TopicMeta]
+    ) -> tuple[Batch | None, list[int]]:
+        """Topic memory: the newest members from before the window (what ``load_remembered`` reads)."""
+        start = memory_start(now, self.settings)
+        if start is None:
+            return None, []
+        lo = bisect.bisect_left(self.docs, start, key=lambda d: d.published)
+        hi = bisect.bisect_left(self.docs, window_start(now, self.settings), key=lambda d: d.published)
+        newest_first = [
+            (self.docs[i].id, self.memberships[self.docs[i].id]) for i in range(hi - 1, lo - 1, -1)
+            if self.memberships.get(self.docs[i].id) in topics
+        ]  # fmt: skip
+        kept = newest_per_topic(newest_first, self.settings.topic_memory_members)
+        if not kept:
+            return None, []
+        row_of = {self.docs[i].id: i for i in range(lo, hi)}
+        rows = [row_of[a] for a, _ in kept]
+        dense = np.array([self.dense[i] for i in rows], dtype=np.float32)
+        batch = represent([self.docs[i] for i in rows], dense, vectoriser, self.settings, observe=False)
+        return batch, [t for _, t in kept]
 
     def next_change(self, now: datetime, next_article: datetime) -> datetime:
         """The earliest time after a re-clustering at ``now`` when the next one could see something

@@ -16,9 +16,9 @@ from sqlalchemy import Connection, Engine
 
 from clustering.embed import CachedEmbedder
 from clustering.labels import summarise
-from clustering.represent import SparseVectoriser
+from clustering.represent import SparseVectoriser, represent
 from clustering.topics import TopicSummary
-from clustering.window import Window, represent_window, window_start
+from clustering.window import Window, memory_start, represent_window, window_start
 from newsflow.contracts import Record
 from newsflow.kafka_io import make_producer, publish, topic_names
 from newsflow.settings import Settings
@@ -38,8 +38,32 @@ def load_window(engine: Engine, embedder: CachedEmbedder, settings: Settings, no
         topics = topics_repo.load_topics(conn)
     dense = embedder.embed([d.dense_text(settings) for d in docs])
     batch, vectoriser = represent_window(docs, dense, settings)
-    log.info("window since %s: %d articles, %d topics", since.isoformat(timespec="minutes"), len(docs), len(topics))
-    return Window(batch=batch, vectoriser=vectoriser, memberships=memberships, topics=topics)
+    window = Window(batch=batch, vectoriser=vectoriser, memberships=memberships, topics=topics)
+    _remember(engine, embedder, settings, now, window)
+    log.info(
+        "window since %s: %d articles, %d topics, %d remembered members",
+        since.isoformat(timespec="minutes"), len(docs), len(topics), len(window.remembered_topics),
+    )  # fmt: skip
+    return window
+
+
+def _remember(engine: Engine, embedder: CachedEmbedder, settings: Settings, now: datetime, window: Window) -> None:
+    """Topic memory: the newest members from before the window of topics not merged away."""
+    start = memory_start(now, settings)
+    if start is None:
+        return
+    with engine.connect() as conn:
+        members = memberships_repo.remembered_members(
+            conn, start, window_start(now, settings), settings.topic_memory_members
+        )
+        members = [(a, t) for a, t in members if t in window.topics]
+        by_id = {d.id: d for d in articles_repo.docs_by_id(conn, [a for a, _ in members])}
+    if not members:
+        return
+    docs = [by_id[a] for a, _ in members]
+    dense = embedder.embed([d.dense_text(settings) for d in docs])
+    window.remembered = represent(docs, dense, window.vectoriser, settings, observe=False)
+    window.remembered_topics = [t for _, t in members]
 
 
 def next_topic_id(engine: Engine) -> int:

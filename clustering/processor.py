@@ -105,7 +105,8 @@ class BatchProcessor:
         self.vectoriser = window.vectoriser
         self.clusterer = build_clusterer(window, self.settings, next_topic_id(self.engine), self.embedder.dim)
         self.recent = RecentMembers(SUMMARY_MEMBERS)
-        for doc in window.batch.docs:
+        remembered = window.remembered.docs if window.remembered is not None else []
+        for doc in [*remembered, *window.batch.docs]:  # (remembered members summarise their topics too)
             if (topic_id := self.clusterer.member_of.get(doc.id)) is not None:
                 self.recent.note(topic_id, doc.id, doc.published)
 
@@ -238,13 +239,17 @@ class BatchProcessor:
                     memberships_repo.remove_members(conn, left, now),
                 ]
                 self._update_stats(conn, members, before, changed | set(left), now)
+                revived = topics_repo.revive_faded(conn, {m.topic_id for m in members}, now)
                 self._note_recent(conn, docs, members, clusterer.member_of)
                 summaries = summaries_for(
                     conn, touched, clusterer.member_of, self.embedder, vectoriser, self.settings,
                     max_members=self.recent.limit, recent=self.recent,
                 )  # fmt: skip
                 topics_repo.save_summaries(conn, summaries, now)
-                lineage_repo.record_events(conn, [_born(a, now, summaries) for a in created])
+                lineage_repo.record_events(
+                    conn,
+                    [_born(a, now, summaries) for a in created] + _revived(revived, now, summaries),
+                )
         except Exception:
             self.clusterer = None  # the in-memory state ran ahead of the store: rebuild it before the retry
             raise
@@ -308,6 +313,13 @@ def _born(a: Assignment, now: datetime, summaries: Mapping[int, TopicSummary]) -
     assert a.topic_id is not None
     summary = summaries.get(a.topic_id)
     return LineageEvent(a.topic_id, TopicEventKind.BORN, now, 2, label=summary.label if summary else "")
+
+
+def _revived(counts: Mapping[int, int], now: datetime, summaries: Mapping[int, TopicSummary]) -> list[LineageEvent]:
+    return [
+        LineageEvent(t, TopicEventKind.REVIVED, now, n, label=summaries[t].label if t in summaries else "")
+        for t, n in sorted(counts.items())
+    ]
 
 
 def _contradicted(written: Sequence[MembershipChange], member_of: Mapping[str, int]) -> int:

@@ -121,6 +121,19 @@ class Batch:
     def row(self, i: int) -> Batch:
         return self.select([i])
 
+    @staticmethod
+    def concat(first: Batch, second: Batch) -> Batch:
+        """The rows of ``first`` then those of ``second``."""
+        return Batch(
+            docs=first.docs + second.docs,
+            dense=np.vstack([first.dense, second.dense]),
+            sparse=sp.vstack([first.sparse, second.sparse]).tocsr(),
+            hours=np.concatenate([first.hours, second.hours]),
+            counts=sp.vstack([first.counts, second.counts]).tocsr(),
+            roots=np.vstack([first.roots, second.roots]),
+            long=np.concatenate([first.long, second.long]),
+        )
+
     def select(self, rows: Sequence[int]) -> Batch:
         idx = list(rows)
         return Batch(

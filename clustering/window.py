@@ -5,10 +5,18 @@ and the known topics. ``represent_window`` builds the representation with docume
 counted over the window itself; ``build_clusterer`` turns a window into the online clusterer's
 state (active topics as centroids, unassigned articles in the seeding pool). Where the window comes
 from — the store, or the evaluation's memory — is the caller's business.
+
+Topic memory: a story often outlives the re-clustering window (a trial, a war, a recall run for
+weeks, with days between articles). With ``topic_memory_hours`` beyond the window, the most recent
+members (``topic_memory_members`` per topic) published in ``[now - topic_memory_hours, window
+start)`` come along as ``remembered`` rows: they never enter HDBSCAN, but their topics — faded ones
+too — keep a centroid online, so a late article continues its story instead of starting a new one.
+The time decay of the similarity still weighs the gap.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -27,6 +35,8 @@ class Window:
     vectoriser: SparseVectoriser
     memberships: dict[str, int]  # article id → topic id, for window articles that have a topic
     topics: dict[int, TopicMeta] = field(default_factory=dict)  # active and faded topics
+    remembered: Batch | None = None  # topic memory: recent members from before the window
+    remembered_topics: list[int] = field(default_factory=list)  # the topic of each ``remembered`` row
 
     @property
     def ids(self) -> list[str]:
@@ -37,6 +47,24 @@ def window_start(now: datetime, settings: Settings) -> datetime:
     return now - timedelta(hours=settings.recluster_window_hours)
 
 
+def memory_start(now: datetime, settings: Settings) -> datetime | None:
+    """Where topic memory begins (None: off, or no further back than the window)."""
+    if settings.topic_memory_hours <= settings.recluster_window_hours:
+        return None
+    return now - timedelta(hours=settings.topic_memory_hours)
+
+
+def newest_per_topic(members: Sequence[tuple[str, int]], limit: int) -> list[tuple[str, int]]:
+    """``(article id, topic id)`` pairs ordered newest first, cut to the first ``limit`` of each topic."""
+    seen: Counter[int] = Counter()
+    kept: list[tuple[str, int]] = []
+    for article_id, topic_id in members:
+        if seen[topic_id] < limit:
+            seen[topic_id] += 1
+            kept.append((article_id, topic_id))
+    return kept
+
+
 def represent_window(docs: Sequence[Doc], dense: np.ndarray, settings: Settings) -> tuple[Batch, SparseVectoriser]:
     """Representation of the window's docs, with frequencies counted over the window."""
     vectoriser = SparseVectoriser(settings.sparse_features)
@@ -44,18 +72,33 @@ def represent_window(docs: Sequence[Doc], dense: np.ndarray, settings: Settings)
 
 
 def build_clusterer(window: Window, settings: Settings, next_topic_id: int, dim: int) -> OnlineClusterer:
-    """Online state from a window: active topics from their window members, the rest in the pool."""
+    """Online state from a window: topics from their window (and remembered) members, the rest in the pool.
+
+    Without topic memory only active topics are joinable: faded ones are found again by the
+    re-clustering. With it, every topic that has not merged away is, faded or not.
+    """
     clusterer = OnlineClusterer(settings, dim, next_topic_id=next_topic_id)
+    memory = settings.topic_memory_hours > settings.recluster_window_hours
     labels = np.full(len(window.batch), -1, dtype=np.int64)
     unassigned: list[int] = []
     for i, doc in enumerate(window.batch.docs):
         topic = window.memberships.get(doc.id)
-        meta = window.topics.get(topic) if topic is not None else None
         if topic is None:
             unassigned.append(i)
-        elif meta is None or meta.status is TopicStatus.ACTIVE:
-            labels[i] = topic  # faded topics are found again by re-clustering, not by online assignment
-    clusterer.add_topics(labels, window.batch)
+        elif _joinable(window.topics.get(topic), memory):
+            labels[i] = topic
+    batch = window.batch
+    if window.remembered is not None and len(window.remembered):
+        old = [t if _joinable(window.topics.get(t), memory) else -1 for t in window.remembered_topics]
+        labels = np.concatenate([labels, np.array(old, dtype=np.int64)])
+        batch = Batch.concat(batch, window.remembered)
+    clusterer.add_topics(labels, batch)
     # The pool keeps the most recent unassigned articles; the window is ordered oldest first.
     clusterer.hold(window.batch.select(unassigned[-settings.seed_pool_size :]))
     return clusterer
+
+
+def _joinable(meta: TopicMeta | None, memory: bool) -> bool:
+    if meta is None:
+        return True  # (a topic the caller did not list: its members say it exists)
+    return meta.status is TopicStatus.ACTIVE or (memory and meta.status is TopicStatus.FADED)

@@ -51,6 +51,29 @@ def window_memberships(conn: Connection, since: datetime) -> dict[str, int]:
     return {r.article_id: r.topic_id for r in conn.execute(query)}
 
 
+def remembered_members(conn: Connection, start: datetime, until: datetime, per_topic: int) -> list[tuple[str, int]]:
+    """``(article id, topic id)`` of members published in ``[start, until)``, newest first, at most
+    ``per_topic`` of each topic (topic memory: what keeps a topic joinable beyond the window)."""
+    newest = (articles.c.published_at.desc(), articles.c.id.desc())
+    ranked = (
+        select(
+            topic_memberships.c.article_id,
+            topic_memberships.c.topic_id,
+            articles.c.published_at,
+            func.row_number().over(partition_by=topic_memberships.c.topic_id, order_by=newest).label("rank"),
+        )
+        .join(articles, articles.c.id == topic_memberships.c.article_id)
+        .where(articles.c.published_at >= start, articles.c.published_at < until)
+        .subquery()
+    )
+    query = (
+        select(ranked.c.article_id, ranked.c.topic_id)
+        .where(ranked.c.rank <= per_topic)
+        .order_by(ranked.c.published_at.desc(), ranked.c.article_id.desc())
+    )
+    return [(r.article_id, r.topic_id) for r in conn.execute(query)]
+
+
 def memberships_of(conn: Connection, article_ids: Iterable[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     for part in chunked(sorted(set(article_ids)), ID_CHUNK):

@@ -102,6 +102,19 @@ def set_status(
     )
 
 
+def revive_faded(conn: Connection, topic_ids: Iterable[int], at: datetime) -> dict[int, int]:
+    """Faded topics among ``topic_ids`` become active again (an article joined them online, through
+    topic memory); their article counts, for the ``revived`` events."""
+    ids = sorted(set(topic_ids))
+    if not ids:
+        return {}
+    faded = (topics.c.id.in_(ids)) & (topics.c.status == TopicStatus.FADED.value)
+    rows = conn.execute(select(topics.c.id, topics.c.article_count).where(faded)).all()
+    if rows:
+        conn.execute(update(topics).where(faded).values(status=TopicStatus.ACTIVE.value, updated_at=at))
+    return {r.id: r.article_count for r in rows}
+
+
 def save_summaries(conn: Connection, summaries: Mapping[int, TopicSummary], at: datetime) -> None:
     for topic_id, s in summaries.items():
         values: dict[str, Any] = {

@@ -6,9 +6,10 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from clustering.labels import keywords, stats, summarise
-from clustering.recluster import cluster_window, link_groups, merge_stories, prune_cores
+from clustering.recluster import _sparse_projection, cluster_window, link_groups, merge_stories, prune_cores
 from clustering.represent import Batch, Doc, SparseVectoriser, represent
 from newsflow.settings import Settings
 from tests.unit.clustering.stories import STORIES, T0
@@ -122,3 +123,14 @@ def test_keywords_label_and_representative_headline(settings: Settings) -> None:
     assert (
         s.article_count == 5 and s.outlets == ["o0", "o1", "o2", "o3", "o4"] and s.hourly_counts == {"2025-02-13T08": 5}
     )
+
+
+@pytest.mark.parametrize("rows", [40, 600])  # exact (Gram eigenvectors), then the randomised SVD
+def test_sparse_projection_keeps_dot_products(cfg: Settings, rows: int) -> None:
+    rng = np.random.default_rng(0)
+    topics = sp.random(12, 5000, density=0.01, random_state=1, dtype=np.float32)  # rank 12 < k
+    window = sp.csr_matrix(sp.csr_matrix(rng.random((rows, 12), dtype=np.float32)) @ topics)
+    reduced = _sparse_projection(window, 16, cfg)
+    assert reduced.shape == (rows, 16)
+    gram = (window @ window.T).toarray()
+    assert np.abs(reduced @ reduced.T - gram).max() <= 1e-3 * gram.max()

@@ -1,0 +1,90 @@
+"""Topic memory: a story whose members left the re-clustering window stays joinable online.
+
+A late article of a faded story continues it (same topic id, a ``revived`` event) in the worker
+and in the evaluation alike; with the memory off it cannot.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from clustering.embed import CachedEmbedder, Embedder, MemoryCache
+from clustering.evaluate import simulate
+from clustering.jobs import recluster_now
+from clustering.processor import BatchProcessor, RawMessage
+from clustering.represent import Doc
+from clustering.window import newest_per_topic
+from newsflow.contracts import ArticleRecord
+from newsflow.settings import Settings
+from newsflow.store import articles_repo, memberships_repo, schema, topics_repo
+from newsflow.store.database import open_store
+from newsflow.store.embeddings_repo import SqlVectorCache
+from tests.unit.clustering.stories import STORIES, T0, record
+
+LATE = T0 + timedelta(hours=100)  # the story's first articles left the 72 h window; it faded after 48 h
+
+
+def _process(settings: Settings, embedder: Embedder, records: list[ArticleRecord], now: datetime) -> BatchProcessor:
+    engine = open_store(settings)
+    worker = BatchProcessor(settings, engine, CachedEmbedder(embedder, SqlVectorCache(engine)), lambda: now)
+    worker.process([RawMessage("news.articles", 0, k, r.id, r.to_bytes()) for k, r in enumerate(records)])
+    return worker
+
+
+@pytest.mark.parametrize("memory_hours", [336.0, 0.0])
+def test_a_late_article_continues_its_faded_story_only_with_memory(
+    settings: Settings, embedder: Embedder, memory_hours: float
+) -> None:
+    settings = settings.model_copy(update={"topic_memory_hours": memory_hours})
+    early = [record(f"flappy-{k}", t, T0 + timedelta(minutes=10 * k)) for k, t in enumerate(STORIES["flappy"][:4])]
+    clusterer = _process(settings, embedder, early, T0 + timedelta(hours=1)).clusterer
+    assert clusterer is not None
+    story = clusterer.member_of["flappy-0"]
+    assert {clusterer.member_of.get(r.id) for r in early} == {story}
+    recluster_now(settings, LATE, embedder=embedder, publish_events=False)  # fades it
+
+    late = record("flappy-4", STORIES["flappy"][4], LATE - timedelta(minutes=5), outlet="bbc.co.uk")
+    _process(settings, embedder, [late], LATE)  # a restarted worker: its state comes from the store
+    with open_store(settings).connect() as conn:
+        joined = memberships_repo.memberships_of(conn, ["flappy-4"]).get("flappy-4")
+        status = conn.execute(select(schema.topics.c.status).where(schema.topics.c.id == story)).scalar_one()
+        events = select(schema.lineage_events.c.kind).where(schema.lineage_events.c.topic_id == story)
+        kinds = list(conn.execute(events.order_by(schema.lineage_events.c.id)).scalars())
+    if memory_hours:
+        assert joined == story and status == "active"
+        assert kinds[-2:] == ["faded", "revived"]
+    else:
+        assert joined != story and status == "faded" and "revived" not in kinds
+
+
+def test_remembered_members_are_the_newest_of_each_topic_before_the_window(settings: Settings) -> None:
+    engine = open_store(settings)
+    a = [record(f"a-{k}", f"Story A part {k}", T0 + timedelta(hours=k)) for k in range(5)]
+    b = [record(f"b-{k}", f"Story B part {k}", T0 + timedelta(hours=k, minutes=30)) for k in range(2)]
+    with engine.begin() as conn:
+        articles_repo.upsert_articles(conn, a + b, T0)
+        topics_repo.create_topics(conn, [1, 2], T0)
+        members = [memberships_repo.Membership(r.id, 1, None, "online") for r in a]
+        members += [memberships_repo.Membership(r.id, 2, None, "online") for r in b]
+        memberships_repo.write_memberships(conn, members, T0)
+    with engine.connect() as conn:
+        got = memberships_repo.remembered_members(conn, T0 + timedelta(hours=1), T0 + timedelta(hours=4), per_topic=2)
+    # [1 h, 4 h): a-1..a-3 and b-1; the newest two of topic 1, newest first over both topics.
+    assert got == [("a-3", 1), ("a-2", 1), ("b-1", 2)]
+    assert newest_per_topic([("a-3", 1), ("a-2", 1), ("b-1", 2), ("a-1", 1)], 2) == got
+
+
+@pytest.mark.parametrize("memory_hours", [336.0, 0.0])
+def test_the_evaluation_remembers_like_the_worker(settings: Settings, embedder: Embedder, memory_hours: float) -> None:
+    settings = settings.model_copy(update={"topic_memory_hours": memory_hours})
+    docs = [Doc(f"flappy-{k}", t, "", T0 + timedelta(minutes=10 * k)) for k, t in enumerate(STORIES["flappy"][:4])]
+    docs += [Doc(f"sac-{k}", t, "", T0 + timedelta(minutes=10 * k + 5)) for k, t in enumerate(STORIES["sac"][:3])]
+    docs.append(Doc("flappy-4", STORIES["flappy"][4], "", LATE))
+    sim = simulate(settings, docs, CachedEmbedder(embedder, MemoryCache()))
+    topics = sim.final_topics()
+    assert len({topics[f"flappy-{k}"] for k in range(4)}) == 1
+    assert (topics["flappy-4"] == topics["flappy-0"]) == bool(memory_hours)
+    assert topics["sac-0"] != topics["flappy-0"]
