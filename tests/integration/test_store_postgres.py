@@ -37,3 +37,11 @@ def test_removals_leave_tombstones_in_the_write_sequence(postgres_settings) -> N
         assert compare_metadata(MigrationContext.configure(conn), schema.metadata) == []  # migrations = schema.py
     removal_scenario(engine)
     engine.dispose()
+
+
+def test_topic_memory_reads_the_newest_members_per_topic(postgres_settings) -> None:  # type: ignore[no-untyped-def]
+    from tests.unit.clustering.test_topic_memory import remembered_members_scenario
+
+    engine = open_store(postgres_settings)
+    remembered_members_scenario(engine)
+    engine.dispose()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
 from clustering.embed import CachedEmbedder, Embedder, MemoryCache
 from clustering.evaluate import simulate
@@ -61,7 +61,11 @@ def test_a_late_article_continues_its_faded_story_only_with_memory(
 
 
 def test_remembered_members_are_the_newest_of_each_topic_before_the_window(settings: Settings) -> None:
-    engine = open_store(settings)
+    remembered_members_scenario(open_store(settings))
+
+
+def remembered_members_scenario(engine: Engine) -> None:
+    """Shared with PostgreSQL (tests/integration/test_store_postgres.py): the per-topic cut is a window function."""
     a = [record(f"a-{k}", f"Story A part {k}", T0 + timedelta(hours=k)) for k in range(5)]
     b = [record(f"b-{k}", f"Story B part {k}", T0 + timedelta(hours=k, minutes=30)) for k in range(2)]
     with engine.begin() as conn:
