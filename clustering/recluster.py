@@ -1,7 +1,6 @@
 """Periodic re-clustering of the window: HDBSCAN over a neighbour graph of the joint representation, then tidying.
 
-1. Features: the dense embeddings and an SVD of the sparse TF-IDF (exact for small windows,
-   randomised for large ones), each row scaled by the
+1. Features: the dense embeddings and a TruncatedSVD of the sparse TF-IDF, each row scaled by the
    square roots of its article's weights (``SimilarityWeights``: headline or full text) so that dot
    products approximate the pair's weighted ``dense·cos + sparse·cos``;
    unit rows, float32, optionally reduced with PCA (``recluster_dims``, 0: none).
@@ -51,7 +50,6 @@ from newsflow.settings import Settings
 log = logging.getLogger(__name__)
 _MAX_LINK_ROUNDS = 500  # a chain of merges this long would be a bug, not a story
 _MAX_MERGE_ROUNDS = 50
-_EXACT_SVD_ROWS = 512  # up to this many rows the sparse part's SVD is exact (an n × n eigenproblem)
 
 
 def features(batch: Batch, settings: Settings) -> np.ndarray:
@@ -79,20 +77,11 @@ def features(batch: Batch, settings: Settings) -> np.ndarray:
 
 
 def _sparse_projection(window: sp.csr_matrix, k: int, settings: Settings) -> np.ndarray:
-    """The rows on their ``k`` leading singular directions (U_k·Σ_k, dot products kept as well as k allows).
-
-    Small windows: exactly, from the eigenvectors of the rows' Gram matrix — for a few hundred rows
-    over tens of thousands of full-text terms that is milliseconds where the randomised SVD takes a
-    second. Larger ones: the randomised SVD, its components learnt from a seeded sample of rows.
-    """
-    n = window.shape[0]
-    if n <= _EXACT_SVD_ROWS:
-        values, vectors = np.linalg.eigh((window @ window.T).toarray().astype(np.float64))
-        top = np.argsort(values)[::-1][:k]
-        return (vectors[:, top] * np.sqrt(np.maximum(values[top], 0.0))).astype(np.float32)
+    """The rows on ``k`` leading singular directions of the window (randomised SVD; large windows
+    learn the components from a seeded sample of rows, then every row is projected)."""
     svd = TruncatedSVD(n_components=k, random_state=settings.random_seed)
-    rows = np.random.default_rng(settings.random_seed).permutation(n)[: settings.recluster_svd_rows]
-    svd.fit(window[np.sort(rows)] if n > settings.recluster_svd_rows else window)
+    rows = np.random.default_rng(settings.random_seed).permutation(window.shape[0])[: settings.recluster_svd_rows]
+    svd.fit(window[np.sort(rows)] if window.shape[0] > settings.recluster_svd_rows else window)
     return np.asarray(svd.transform(window), dtype=np.float32)
 
 
