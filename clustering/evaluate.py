@@ -138,7 +138,9 @@ class Simulation:
             (self.docs[i].id, self.memberships[self.docs[i].id]) for i in range(hi - 1, lo - 1, -1)
             if self.memberships.get(self.docs[i].id) in topics
         ]  # fmt: skip
-        kept = newest_per_topic(newest_first, self.settings.topic_memory_members)
+        kept = newest_per_topic(
+            newest_first, self.settings.topic_memory_members, self.settings.topic_memory_max_members
+        )
         if not kept:
             return None, []
         row_of = {self.docs[i].id: i for i in range(lo, hi)}

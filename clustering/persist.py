@@ -54,7 +54,7 @@ def _remember(engine: Engine, embedder: CachedEmbedder, settings: Settings, now:
         return
     with engine.connect() as conn:
         members = memberships_repo.remembered_members(
-            conn, start, window_start(now, settings), settings.topic_memory_members
+            conn, start, window_start(now, settings), settings.topic_memory_members, settings.topic_memory_max_members
         )
         members = [(a, t) for a, t in members if t in window.topics]
         by_id = {d.id: d for d in articles_repo.docs_by_id(conn, [a for a, _ in members])}

@@ -8,10 +8,11 @@ from — the store, or the evaluation's memory — is the caller's business.
 
 Topic memory: a story often outlives the re-clustering window (a trial, a war, a recall run for
 weeks, with days between articles). With ``topic_memory_hours`` beyond the window, the most recent
-members (``topic_memory_members`` per topic) published in ``[now - topic_memory_hours, window
-start)`` come along as ``remembered`` rows: they never enter HDBSCAN, but their topics — faded ones
-too — keep a centroid online, so a late article continues its story instead of starting a new one.
-The time decay of the similarity still weighs the gap.
+members (``topic_memory_members`` per topic, ``topic_memory_max_members`` in all, so a busy stream
+cannot blow up the worker's memory) published in ``[now - topic_memory_hours, window start)`` come
+along as ``remembered`` rows: they never enter HDBSCAN, but their topics — faded ones too — keep a
+centroid online, so a late article continues its story instead of starting a new one. The time
+decay of the similarity still weighs the gap.
 """
 
 from __future__ import annotations
@@ -54,11 +55,14 @@ def memory_start(now: datetime, settings: Settings) -> datetime | None:
     return now - timedelta(hours=settings.topic_memory_hours)
 
 
-def newest_per_topic(members: Sequence[tuple[str, int]], limit: int) -> list[tuple[str, int]]:
-    """``(article id, topic id)`` pairs ordered newest first, cut to the first ``limit`` of each topic."""
+def newest_per_topic(members: Sequence[tuple[str, int]], limit: int, total: int) -> list[tuple[str, int]]:
+    """``(article id, topic id)`` pairs ordered newest first, cut to the first ``limit`` of each topic
+    and ``total`` in all."""
     seen: Counter[int] = Counter()
     kept: list[tuple[str, int]] = []
     for article_id, topic_id in members:
+        if len(kept) == total:
+            break
         if seen[topic_id] < limit:
             seen[topic_id] += 1
             kept.append((article_id, topic_id))

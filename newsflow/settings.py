@@ -117,9 +117,11 @@ class Settings(BaseSettings):
     reconcile_split_share: float = 0.3  # a cluster holding this share of a topic's members splits off
     revive_threshold: float = 0.7  # centroid similarity that brings a faded topic back
     # Topic memory: topics with members this recent stay joinable online after their members left the
-    # re-clustering window (from their newest `topic_memory_members`); not above the window: off.
+    # re-clustering window (from their newest `topic_memory_members`, at most `topic_memory_max_members`
+    # rows in all: a bound on the worker's memory); not above the window: off.
     topic_memory_hours: float = 336.0
-    topic_memory_members: int = 20
+    topic_memory_members: int = 10
+    topic_memory_max_members: int = 20000
     topic_keywords: int = 8
     topic_entities: int = 8  # named entities kept per topic (0: none)
 

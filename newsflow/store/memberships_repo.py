@@ -51,9 +51,12 @@ def window_memberships(conn: Connection, since: datetime) -> dict[str, int]:
     return {r.article_id: r.topic_id for r in conn.execute(query)}
 
 
-def remembered_members(conn: Connection, start: datetime, until: datetime, per_topic: int) -> list[tuple[str, int]]:
+def remembered_members(
+    conn: Connection, start: datetime, until: datetime, per_topic: int, total: int
+) -> list[tuple[str, int]]:
     """``(article id, topic id)`` of members published in ``[start, until)``, newest first, at most
-    ``per_topic`` of each topic (topic memory: what keeps a topic joinable beyond the window)."""
+    ``per_topic`` of each topic and ``total`` in all (topic memory: what keeps a topic joinable
+    beyond the window)."""
     newest = (articles.c.published_at.desc(), articles.c.id.desc())
     ranked = (
         select(
@@ -70,6 +73,7 @@ def remembered_members(conn: Connection, start: datetime, until: datetime, per_t
         select(ranked.c.article_id, ranked.c.topic_id)
         .where(ranked.c.rank <= per_topic)
         .order_by(ranked.c.published_at.desc(), ranked.c.article_id.desc())
+        .limit(total)
     )
     return [(r.article_id, r.topic_id) for r in conn.execute(query)]
 

@@ -75,10 +75,13 @@ def remembered_members_scenario(engine: Engine) -> None:
         members += [memberships_repo.Membership(r.id, 2, None, "online") for r in b]
         memberships_repo.write_memberships(conn, members, T0)
     with engine.connect() as conn:
-        got = memberships_repo.remembered_members(conn, T0 + timedelta(hours=1), T0 + timedelta(hours=4), per_topic=2)
+        since, until = T0 + timedelta(hours=1), T0 + timedelta(hours=4)
+        got = memberships_repo.remembered_members(conn, since, until, per_topic=2, total=10)
+        capped = memberships_repo.remembered_members(conn, since, until, per_topic=2, total=2)
     # [1 h, 4 h): a-1..a-3 and b-1; the newest two of topic 1, newest first over both topics.
-    assert got == [("a-3", 1), ("a-2", 1), ("b-1", 2)]
-    assert newest_per_topic([("a-3", 1), ("a-2", 1), ("b-1", 2), ("a-1", 1)], 2) == got
+    assert got == [("a-3", 1), ("a-2", 1), ("b-1", 2)] and capped == got[:2]
+    newest_first = [("a-3", 1), ("a-2", 1), ("b-1", 2), ("a-1", 1)]
+    assert newest_per_topic(newest_first, 2, 10) == got and newest_per_topic(newest_first, 2, 2) == capped
 
 
 @pytest.mark.parametrize("memory_hours", [336.0, 0.0])
