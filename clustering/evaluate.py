@@ -15,6 +15,7 @@ the configured store's cache, so a second evaluation of the same texts does not 
 from __future__ import annotations
 
 import bisect
+import itertools
 import logging
 import time
 from collections import Counter
@@ -33,10 +34,12 @@ from clustering.plan import ReclusterPlan, plan_recluster
 from clustering.represent import Batch, Doc, SparseVectoriser, represent
 from clustering.topics import TopicMeta, TopicStatus
 from clustering.window import (
+    UNASSIGNED,
     Window,
     build_clusterer,
     memory_start,
     newest_per_topic,
+    pool_room,
     represent_window,
     window_start,
 )
@@ -119,34 +122,32 @@ class Simulation:
         self._apply(plan)
         window.memberships = {d.id: self.memberships[d.id] for d in docs if d.id in self.memberships}
         window.topics = {t: m for t, m in self.topics.items() if m.status is not TopicStatus.MERGED}
-        window.remembered, window.remembered_topics = self._remembered(now, vectoriser, window.topics)
+        window.remembered, window.remembered_topics = self._remembered(now, window)
         self.vectoriser = vectoriser
         self.clusterer = build_clusterer(window, self.settings, plan.reconciliation.next_topic_id, self.embedder.dim)
         self.reclusterings += 1
         return plan
 
-    def _remembered(
-        self, now: datetime, vectoriser: SparseVectoriser, topics: dict[int, TopicMeta]
-    ) -> tuple[Batch | None, list[int]]:
-        """Topic memory: the newest members from before the window (what ``load_remembered`` reads)."""
+    def _remembered(self, now: datetime, window: Window) -> tuple[Batch | None, list[int]]:
+        """Topic memory: what ``persist.load_window`` reads from the store — the newest members from
+        before the window of topics not merged away, and unassigned articles for the pool's room."""
         start = memory_start(now, self.settings)
         if start is None:
             return None, []
         lo = bisect.bisect_left(self.docs, start, key=lambda d: d.published)
         hi = bisect.bisect_left(self.docs, window_start(now, self.settings), key=lambda d: d.published)
-        newest_first = [
-            (self.docs[i].id, self.memberships[self.docs[i].id]) for i in range(hi - 1, lo - 1, -1)
-            if self.memberships.get(self.docs[i].id) in topics
-        ]  # fmt: skip
-        kept = newest_per_topic(
-            newest_first, self.settings.topic_memory_members, self.settings.topic_memory_max_members
-        )
+        newest_first = [self.docs[i].id for i in range(hi - 1, lo - 1, -1)]
+        members = [(a, self.memberships[a]) for a in newest_first if self.memberships.get(a) in window.topics]
+        cfg = self.settings
+        kept = newest_per_topic(members, cfg.topic_memory_members, cfg.topic_memory_max_members)
+        room = pool_room(len(window.batch) - len(window.memberships), cfg)
+        kept += [(a, UNASSIGNED) for a in newest_first if a not in self.memberships][:room]
         if not kept:
             return None, []
         row_of = {self.docs[i].id: i for i in range(lo, hi)}
         rows = [row_of[a] for a, _ in kept]
         dense = np.array([self.dense[i] for i in rows], dtype=np.float32)
-        batch = represent([self.docs[i] for i in rows], dense, vectoriser, self.settings, observe=False)
+        batch = represent([self.docs[i] for i in rows], dense, window.vectoriser, cfg, observe=False)
         return batch, [t for _, t in kept]
 
     def next_change(self, now: datetime, next_article: datetime) -> datetime:
@@ -155,7 +156,10 @@ class Simulation:
         window = timedelta(hours=self.settings.recluster_window_hours)
         fade = timedelta(hours=self.settings.topic_fade_hours)
         since = window_start(now, self.settings)
-        leaving = (d.published + window for d in self.docs if since <= d.published <= now)
+        leaving: Iterable[datetime] = (d.published + window for d in self.docs if since <= d.published <= now)
+        if (memory := memory_start(now, self.settings)) is not None:  # (what the online state remembers changes)
+            span = timedelta(hours=self.settings.topic_memory_hours)
+            leaving = itertools.chain(leaving, (d.published + span for d in self.docs if memory <= d.published < since))
         fading = (m.last_seen + fade for m in self.topics.values() if m.status is TopicStatus.ACTIVE)
         return min([next_article, *(t for t in (*leaving, *fading) if t > now)])
 

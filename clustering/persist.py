@@ -18,7 +18,7 @@ from clustering.embed import CachedEmbedder
 from clustering.labels import summarise
 from clustering.represent import SparseVectoriser, represent
 from clustering.topics import TopicSummary
-from clustering.window import Window, memory_start, represent_window, window_start
+from clustering.window import UNASSIGNED, Window, memory_start, pool_room, represent_window, window_start
 from newsflow.contracts import Record
 from newsflow.kafka_io import make_producer, publish, topic_names
 from newsflow.settings import Settings
@@ -41,29 +41,32 @@ def load_window(engine: Engine, embedder: CachedEmbedder, settings: Settings, no
     window = Window(batch=batch, vectoriser=vectoriser, memberships=memberships, topics=topics)
     _remember(engine, embedder, settings, now, window)
     log.info(
-        "window since %s: %d articles, %d topics, %d remembered members",
+        "window since %s: %d articles, %d topics, %d remembered articles",
         since.isoformat(timespec="minutes"), len(docs), len(topics), len(window.remembered_topics),
     )  # fmt: skip
     return window
 
 
 def _remember(engine: Engine, embedder: CachedEmbedder, settings: Settings, now: datetime, window: Window) -> None:
-    """Topic memory: the newest members from before the window of topics not merged away."""
+    """Topic memory: the newest members from before the window of topics not merged away, and the
+    newest unassigned articles from then, as many as the seeding pool has room for."""
     start = memory_start(now, settings)
     if start is None:
         return
+    since, room = window_start(now, settings), pool_room(len(window.batch) - len(window.memberships), settings)
     with engine.connect() as conn:
         members = memberships_repo.remembered_members(
-            conn, start, window_start(now, settings), settings.topic_memory_members, settings.topic_memory_max_members
+            conn, start, since, settings.topic_memory_members, settings.topic_memory_max_members
         )
-        members = [(a, t) for a, t in members if t in window.topics]
-        by_id = {d.id: d for d in articles_repo.docs_by_id(conn, [a for a, _ in members])}
-    if not members:
+        kept = [(a, t) for a, t in members if t in window.topics]
+        kept += [(a, UNASSIGNED) for a in articles_repo.unassigned_ids(conn, start, since, room)]
+        by_id = {d.id: d for d in articles_repo.docs_by_id(conn, [a for a, _ in kept])}
+    if not kept:
         return
-    docs = [by_id[a] for a, _ in members]
+    docs = [by_id[a] for a, _ in kept]
     dense = embedder.embed([d.dense_text(settings) for d in docs])
     window.remembered = represent(docs, dense, window.vectoriser, settings, observe=False)
-    window.remembered_topics = [t for _, t in members]
+    window.remembered_topics = [t for _, t in kept]
 
 
 def next_topic_id(engine: Engine) -> int:

@@ -11,8 +11,10 @@ weeks, with days between articles). With ``topic_memory_hours`` beyond the windo
 members (``topic_memory_members`` per topic, ``topic_memory_max_members`` in all, so a busy stream
 cannot blow up the worker's memory) published in ``[now - topic_memory_hours, window start)`` come
 along as ``remembered`` rows: they never enter HDBSCAN, but their topics — faded ones too — keep a
-centroid online, so a late article continues its story instead of starting a new one. The time
-decay of the similarity still weighs the gap.
+centroid online, so a late article continues its story instead of starting a new one. Articles of
+that range that never joined a topic come along too (topic id ``UNASSIGNED``, as many as the
+seeding pool has room for beside the window's own): a late article can pair up with one of them.
+The time decay of the similarity still weighs the gap.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from clustering.represent import Batch, Doc, SparseVectoriser, represent
 from clustering.topics import TopicMeta, TopicStatus
 from newsflow.settings import Settings
 
+UNASSIGNED = -1  # a remembered article without a topic: it waits in the seeding pool
+
 
 @dataclass
 class Window:
@@ -37,7 +41,7 @@ class Window:
     memberships: dict[str, int]  # article id → topic id, for window articles that have a topic
     topics: dict[int, TopicMeta] = field(default_factory=dict)  # active and faded topics
     remembered: Batch | None = None  # topic memory: recent members from before the window
-    remembered_topics: list[int] = field(default_factory=list)  # the topic of each ``remembered`` row
+    remembered_topics: list[int] = field(default_factory=list)  # each ``remembered`` row's topic, or UNASSIGNED
 
     @property
     def ids(self) -> list[str]:
@@ -69,6 +73,11 @@ def newest_per_topic(members: Sequence[tuple[str, int]], limit: int, total: int)
     return kept
 
 
+def pool_room(window_unassigned: int, settings: Settings) -> int:
+    """How many remembered unassigned articles the seeding pool takes beside the window's own."""
+    return max(settings.seed_pool_size - window_unassigned, 0)
+
+
 def represent_window(docs: Sequence[Doc], dense: np.ndarray, settings: Settings) -> tuple[Batch, SparseVectoriser]:
     """Representation of the window's docs, with frequencies counted over the window."""
     vectoriser = SparseVectoriser(settings.sparse_features)
@@ -93,9 +102,14 @@ def build_clusterer(window: Window, settings: Settings, next_topic_id: int, dim:
             labels[i] = topic
     batch = window.batch
     if window.remembered is not None and len(window.remembered):
-        old = [t if _joinable(window.topics.get(t), memory) else -1 for t in window.remembered_topics]
+        old = [
+            t if t != UNASSIGNED and _joinable(window.topics.get(t), memory) else -1 for t in window.remembered_topics
+        ]
         labels = np.concatenate([labels, np.array(old, dtype=np.int64)])
         batch = Batch.concat(batch, window.remembered)
+        # Remembered rows come newest first; the pool keeps the last ones it was given, the window's.
+        waiting = [k for k in reversed(range(len(window.remembered))) if window.remembered_topics[k] == UNASSIGNED]
+        clusterer.hold(window.remembered.select(waiting))
     clusterer.add_topics(labels, batch)
     # The pool keeps the most recent unassigned articles; the window is ordered oldest first.
     clusterer.hold(window.batch.select(unassigned[-settings.seed_pool_size :]))

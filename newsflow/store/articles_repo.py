@@ -15,7 +15,7 @@ from sqlalchemy import Connection, func, select
 
 from clustering.represent import Doc
 from newsflow.contracts import ArticleRecord
-from newsflow.store.schema import articles
+from newsflow.store.schema import articles, topic_memberships
 from newsflow.store.upsert import ID_CHUNK, chunked, upsert
 
 
@@ -121,6 +121,20 @@ def window_docs(conn: Connection, since: datetime, until: datetime | None = None
         query = query.where(articles.c.published_at <= until)
     rows = conn.execute(query.order_by(articles.c.published_at, articles.c.id))
     return [doc_from_row(r) for r in rows]
+
+
+def unassigned_ids(conn: Connection, since: datetime, until: datetime, limit: int) -> list[str]:
+    """Ids of articles published in ``[since, until)`` without a topic, newest first, at most ``limit``."""
+    if limit <= 0:
+        return []
+    member = select(topic_memberships.c.article_id).where(topic_memberships.c.article_id == articles.c.id)
+    query = (
+        select(articles.c.id)
+        .where(articles.c.published_at >= since, articles.c.published_at < until, ~member.exists())
+        .order_by(articles.c.published_at.desc(), articles.c.id.desc())
+        .limit(limit)
+    )
+    return list(conn.execute(query).scalars())
 
 
 def docs_by_id(conn: Connection, ids: Iterable[str]) -> list[Doc]:

@@ -60,6 +60,25 @@ def test_a_late_article_continues_its_faded_story_only_with_memory(
         assert joined != story and status == "faded" and "revived" not in kinds
 
 
+@pytest.mark.parametrize("memory_hours", [336.0, 0.0])
+def test_a_late_article_pairs_up_with_a_lone_one_from_before_the_window_only_with_memory(
+    settings: Settings, embedder: Embedder, memory_hours: float
+) -> None:
+    settings = settings.model_copy(update={"topic_memory_hours": memory_hours})
+    lone = record("flappy-0", STORIES["flappy"][0], T0)
+    other = record("sac-0", STORIES["sac"][0], T0 + timedelta(minutes=5))
+    _process(settings, embedder, [lone, other], T0 + timedelta(hours=1))  # two strangers: no topic
+    recluster_now(settings, LATE, embedder=embedder, publish_events=False)
+    late = record("flappy-1", STORIES["flappy"][1], LATE - timedelta(minutes=5), outlet="bbc.co.uk")
+    _process(settings, embedder, [late], LATE)
+    with open_store(settings).connect() as conn:
+        placed = memberships_repo.memberships_of(conn, ["flappy-0", "flappy-1", "sac-0"])
+    if memory_hours:
+        assert placed.keys() == {"flappy-0", "flappy-1"} and placed["flappy-0"] == placed["flappy-1"]
+    else:
+        assert placed == {}
+
+
 def test_remembered_members_are_the_newest_of_each_topic_before_the_window(settings: Settings) -> None:
     remembered_members_scenario(open_store(settings))
 
@@ -68,8 +87,9 @@ def remembered_members_scenario(engine: Engine) -> None:
     """Shared with PostgreSQL (tests/integration/test_store_postgres.py): the per-topic cut is a window function."""
     a = [record(f"a-{k}", f"Story A part {k}", T0 + timedelta(hours=k)) for k in range(5)]
     b = [record(f"b-{k}", f"Story B part {k}", T0 + timedelta(hours=k, minutes=30)) for k in range(2)]
+    lone = [record(f"z-{k}", f"Lone story {k}", T0 + timedelta(hours=k, minutes=45)) for k in range(5)]
     with engine.begin() as conn:
-        articles_repo.upsert_articles(conn, a + b, T0)
+        articles_repo.upsert_articles(conn, a + b + lone, T0)
         topics_repo.create_topics(conn, [1, 2], T0)
         members = [memberships_repo.Membership(r.id, 1, None, "online") for r in a]
         members += [memberships_repo.Membership(r.id, 2, None, "online") for r in b]
@@ -78,6 +98,9 @@ def remembered_members_scenario(engine: Engine) -> None:
         since, until = T0 + timedelta(hours=1), T0 + timedelta(hours=4)
         got = memberships_repo.remembered_members(conn, since, until, per_topic=2, total=10)
         capped = memberships_repo.remembered_members(conn, since, until, per_topic=2, total=2)
+        unassigned = articles_repo.unassigned_ids(conn, since, until, limit=2)
+        assert articles_repo.unassigned_ids(conn, since, until, limit=0) == []
+    assert unassigned == ["z-3", "z-2"]  # newest first, members left out
     # [1 h, 4 h): a-1..a-3 and b-1; the newest two of topic 1, newest first over both topics.
     assert got == [("a-3", 1), ("a-2", 1), ("b-1", 2)] and capped == got[:2]
     newest_first = [("a-3", 1), ("a-2", 1), ("b-1", 2), ("a-1", 1)]
@@ -88,10 +111,12 @@ def remembered_members_scenario(engine: Engine) -> None:
 def test_the_evaluation_remembers_like_the_worker(settings: Settings, embedder: Embedder, memory_hours: float) -> None:
     settings = settings.model_copy(update={"topic_memory_hours": memory_hours})
     docs = [Doc(f"flappy-{k}", t, "", T0 + timedelta(minutes=10 * k)) for k, t in enumerate(STORIES["flappy"][:4])]
-    docs += [Doc(f"sac-{k}", t, "", T0 + timedelta(minutes=10 * k + 5)) for k, t in enumerate(STORIES["sac"][:3])]
+    docs.append(Doc("sac-0", STORIES["sac"][0], "", T0 + timedelta(hours=20)))  # alone for days, then
     docs.append(Doc("flappy-4", STORIES["flappy"][4], "", LATE))
+    docs.append(Doc("sac-4", STORIES["sac"][4], "", LATE + timedelta(minutes=1)))  # a partner, 80 h later
     sim = simulate(settings, docs, CachedEmbedder(embedder, MemoryCache()))
     topics = sim.final_topics()
     assert len({topics[f"flappy-{k}"] for k in range(4)}) == 1
     assert (topics["flappy-4"] == topics["flappy-0"]) == bool(memory_hours)
+    assert (topics["sac-0"] == topics["sac-4"]) == bool(memory_hours)
     assert topics["sac-0"] != topics["flappy-0"]
