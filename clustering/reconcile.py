@@ -51,6 +51,22 @@ class Reconciliation:
     article_counts: dict[int, int] = field(default_factory=dict)  # estimated, for events
 
 
+def _forget_drifted(
+    overlap: dict[int, Counter[int]], clusters: Mapping[int, ClusterInfo], topics: Mapping[int, TopicMeta],
+    threshold: float,
+) -> None:  # fmt: skip
+    """Drop the overlap of a cluster with a topic it is not like: a few of the topic's members swept
+    into another story's cluster must not hand that story the topic's id (drift, one story into the next)."""
+    if threshold <= 0:
+        return
+    for c, row in overlap.items():
+        mine = clusters[c].centroid
+        for t in list(row):
+            theirs = topics[t].centroid
+            if mine is not None and theirs is not None and float(np.dot(mine, theirs)) < threshold:
+                del row[t]
+
+
 def _successors(overlap: Mapping[int, Counter[int]], sizes: Mapping[int, int]) -> dict[int, int]:
     """Topic → the cluster holding most of its window members (ties: larger cluster, then lower label)."""
     best: dict[int, tuple[int, int, int]] = {}
@@ -74,6 +90,7 @@ def reconcile(
     overlap: dict[int, Counter[int]] = {
         c: Counter(previous[a] for a in info.members if previous.get(a) in topics) for c, info in clusters.items()
     }
+    _forget_drifted(overlap, clusters, topics, settings.reconcile_min_similarity)
     sizes = {c: len(info.members) for c, info in clusters.items()}
     window_size: Counter[int] = Counter(t for t in previous.values() if t in topics)
     outside = {t: max(meta.article_count - window_size[t], 0) for t, meta in topics.items()}

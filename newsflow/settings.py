@@ -115,6 +115,7 @@ class Settings(BaseSettings):
     recluster_term_df_max: int = 50  # larger windows: articles sharing a term this rare are candidate neighbours
     recluster_block_rows: int = 1024  # query rows per block of the neighbour search (block × window floats)
     reconcile_split_share: float = 0.3  # a cluster holding this share of a topic's members splits off
+    reconcile_min_similarity: float = 0.6  # a cluster less like a topic (dense centroids) does not continue it
     revive_threshold: float = 0.7  # centroid similarity that brings a faded topic back
     # Topic memory: topics with members this recent stay joinable online after their members left the
     # re-clustering window (from their newest `topic_memory_members`, at most `topic_memory_max_members`

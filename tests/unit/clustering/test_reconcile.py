@@ -20,8 +20,10 @@ def unit(i: int) -> np.ndarray:
     return v
 
 
-def cluster(members: list[str], hours: float, direction: int) -> ClusterInfo:
-    return ClusterInfo(members=members, last_seen=T0 + timedelta(hours=hours), centroid=unit(direction))
+def cluster(members: list[str], hours: float, direction: int, lean: int | None = None) -> ClusterInfo:
+    """A cluster whose centroid points along ``direction`` (leaning towards ``lean`` at 45°, when given)."""
+    centroid = unit(direction) if lean is None else (unit(direction) + unit(lean)) / np.sqrt(2.0)
+    return ClusterInfo(members=members, last_seen=T0 + timedelta(hours=hours), centroid=centroid)
 
 
 def apply(rec: Reconciliation, clusters: dict[int, ClusterInfo], topics: dict[int, TopicMeta]) -> dict[str, int]:
@@ -57,9 +59,9 @@ def test_two_stories_merge_and_one_splits_with_exactly_those_events() -> None:
 
     now = T0 + timedelta(hours=3)
     second = {
-        0: cluster([*a, *b, "a5"], 3, 0),  # the two stories became one
+        0: cluster([*a, *b, "a5"], 3, 0, lean=1),  # the two stories became one (like both, cos 0.71)
         1: cluster([*c[:3], "c6"], 3, 2),  # and one story split in two
-        2: cluster([*c[3:], "c7"], 3, 3),
+        2: cluster([*c[3:], "c7"], 3, 2, lean=3),
     }
     rec2 = reconcile(second, members, topics, now, SETTINGS, next_topic_id=13)
     assert kinds(rec2) == {(ta, "merged", (tb,)), (tc, "split", (13,))}
@@ -103,3 +105,23 @@ def test_small_overlap_is_no_split() -> None:
     second = {0: cluster([f"a{i}" for i in range(8)], 1, 0), 1: cluster(["a8", "a9", "n0", "n1", "n2"], 1, 1)}
     rec = reconcile(second, members, topics, T0 + timedelta(hours=1), SETTINGS, 2)
     assert kinds(rec) == {(2, "born", ())}  # 2 of 10 members (20 %) moved: a new story, not a split
+
+
+def test_a_cluster_unlike_a_topic_does_not_continue_it() -> None:
+    """The last two window members of a topic swept into another story's cluster: with the drift
+    guard that cluster is a new topic (born); without it the other story takes over the topic's id."""
+    guarded = SETTINGS  # the default guard (0.6)
+    topics: dict[int, TopicMeta] = {}
+    first = {0: cluster([f"a{i}" for i in range(5)], 1, 0)}
+    members = apply(reconcile(first, {}, topics, T0 + timedelta(hours=1), guarded, next_topic_id=10), first, topics)
+    in_window = {a: t for a, t in members.items() if a in ("a3", "a4")}  # a0–a2 left the window
+    now = T0 + timedelta(hours=3)
+    other_story = {0: cluster(["a3", "a4", *(f"b{i}" for i in range(8))], 3, 1)}
+
+    rec = reconcile(other_story, in_window, topics, now, guarded, next_topic_id=11)
+    assert rec.topic_of_cluster == {0: 11} and kinds(rec) == {(11, "born", ())}
+    off = SETTINGS.model_copy(update={"reconcile_min_similarity": 0.0})
+    unguarded = reconcile(other_story, in_window, topics, now, off, next_topic_id=11)
+    assert unguarded.topic_of_cluster == {0: 10}
+    same_story = {0: ClusterInfo(other_story[0].members, now, centroid=unit(0))}
+    assert reconcile(same_story, in_window, topics, now, guarded, next_topic_id=11).topic_of_cluster == {0: 10}
