@@ -1,7 +1,9 @@
 """Reconciliation: new clusters take over existing topic ids, and what happened becomes lineage.
 
-Each existing topic's *successor* is the new cluster holding most of its window members. Then, per
-cluster (largest first):
+Each existing topic's *successor* is the new cluster holding most of its window members, among the
+clusters whose dense centroid is at least ``reconcile_min_similarity`` like the topic's (a few
+members swept into another story's cluster must not hand it the topic's id). Then, per cluster
+(largest first):
 
 * heir of one topic → keeps that id (``grew`` when it has more articles than at its last event;
   ``revived`` when the topic had faded and new articles arrived);
