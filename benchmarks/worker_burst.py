@@ -12,7 +12,7 @@ and the articles stored so far. At the end it checks the counts exactly: every i
 lag 0, no dead letters.
 
     export NEWSFLOW_DATABASE_URL=postgresql+psycopg://newsflow@127.0.0.1:55432/newsflow  # or SQLite
-    python benchmarks/worker_burst.py [--n 100000] [--every 5] [--hours 48]
+    python benchmarks/worker_burst.py [--n 100000] [--every 5] [--hours 48] [--history 80000]
 """
 
 from __future__ import annotations
@@ -219,20 +219,38 @@ def main() -> int:
     parser.add_argument("--hours", type=float, default=48.0, help="published times spread over this many hours")
     parser.add_argument("--log", type=Path, default=Path("/tmp/newsflow-worker-burst.log"))
     parser.add_argument("--keep", action="store_true", help="keep the run's Kafka topics and store afterwards")
+    parser.add_argument(
+        "--history", type=int, default=0,
+        help="first store this many members of older topics (inside topic memory, before the window) "
+             "and a quarter as many unassigned older articles: the worker then holds them online too",
+    )  # fmt: skip
     args = parser.parse_args()
     run = uuid.uuid4().hex[:8]
     own = load_settings(kafka_topic_prefix=f"bench-burst-{run}.", kafka_consumer_group=f"bench-{run}")  # own group
     settings = fresh_store(own, run)
+    seeded = remember_history(settings, args.history, run) if args.history else 0
     ensure_topics(settings)
     count, seconds = publish_stream(settings, stream(args.n, run, datetime.now(UTC), args.hours))
     print(f"published {count} articles to {topic_names(settings).articles} in {seconds:.1f} s", flush=True)
     samples, status = watch_worker(settings, args.every, args.log)
-    problems = check_exact(settings, args.n) + ([f"worker exit status {status}"] if status else [])
+    problems = check_exact(settings, args.n + seeded) + ([f"worker exit status {status}"] if status else [])
     if samples:
         busy = samples[-1].t
         print(f"drained {args.n} in {busy:.0f} s ({args.n / busy:.0f} articles/s incl. start-up and idle wait);"
               f" peak RSS {max(s.peak for s in samples):.0f} MiB")  # fmt: skip
     return finish(settings, run, problems, keep=args.keep)
+
+
+def remember_history(settings: Settings, members: int, run: str) -> int:
+    """Store ``members`` older topic members plus a quarter as many unassigned older articles, with
+    their vectors cached as a running worker would have them; the number of articles stored."""
+    from benchmarks.worker_reload import load, seed  # worker_reload builds on this module
+    from clustering.embed import Embedder
+
+    history = argparse.Namespace(history=members, topic_size=10, unassigned=members // 4)
+    seed(settings, history, run)
+    load(settings, Embedder(settings), "history embedded and cached")
+    return members + members // 4
 
 
 def finish(settings: Settings, run: str, problems: list[str], *, keep: bool) -> int:
