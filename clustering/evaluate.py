@@ -32,6 +32,7 @@ from clustering.eval_data import read_jsonl
 from clustering.metrics import score
 from clustering.plan import ReclusterPlan, plan_recluster
 from clustering.represent import Batch, Doc, SparseVectoriser, represent
+from clustering.threads import blas_threads
 from clustering.topics import TopicMeta, TopicStatus
 from clustering.window import (
     UNASSIGNED,
@@ -124,7 +125,9 @@ class Simulation:
         window.topics = {t: m for t, m in self.topics.items() if m.status is not TopicStatus.MERGED}
         window.remembered, window.remembered_topics = self._remembered(now, window)
         self.vectoriser = vectoriser
-        self.clusterer = build_clusterer(window, self.settings, plan.reconciliation.next_topic_id, self.embedder.dim)
+        next_id, dim = plan.reconciliation.next_topic_id, self.embedder.dim
+        with blas_threads(self.settings.worker_blas_threads):  # as in the worker, which reloads this state
+            self.clusterer = build_clusterer(window, self.settings, next_id, dim)
         self.reclusterings += 1
         return plan
 
@@ -236,7 +239,8 @@ def simulate(settings: Settings, docs: list[Doc], embedder: CachedEmbedder) -> S
         end = start
         while end < len(docs) and end - start < settings.worker_batch_size and docs[end].published < tick:
             end += 1
-        sim.feed(docs[start:end], dense[start:end])
+        with blas_threads(settings.worker_blas_threads):  # as in the worker
+            sim.feed(docs[start:end], dense[start:end])
         start = end
     sim.recluster(tick)  # the next scheduled run after the last article
     return sim

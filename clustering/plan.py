@@ -22,6 +22,7 @@ import numpy as np
 from clustering.labels import summarise_all
 from clustering.recluster import cluster_window
 from clustering.reconcile import ClusterInfo, Reconciliation, reconcile
+from clustering.threads import blas_threads, window_threads
 from clustering.topics import LineageEvent, TopicSummary
 from clustering.window import Window
 from newsflow.settings import Settings
@@ -86,6 +87,11 @@ def _final_memberships(window: Window, labels: np.ndarray, rec: Reconciliation) 
 
 def plan_recluster(window: Window, now: datetime, settings: Settings, next_topic_id: int) -> ReclusterPlan:
     """Re-cluster ``window`` and say what changes (see the module docstring)."""
+    with blas_threads(window_threads(len(window.batch))):
+        return _plan(window, now, settings, next_topic_id)
+
+
+def _plan(window: Window, now: datetime, settings: Settings, next_topic_id: int) -> ReclusterPlan:
     labels = cluster_window(window.batch, settings)
     clusters = _clusters(window, labels)
     rec = reconcile(clusters, window.memberships, window.topics, now, settings, next_topic_id)
