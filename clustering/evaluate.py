@@ -18,7 +18,7 @@ import bisect
 import itertools
 import logging
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -82,7 +82,9 @@ class Simulation:
     def __init__(self, settings: Settings, embedder: CachedEmbedder) -> None:
         self.settings = settings
         self.embedder = embedder
-        self.docs: list[Doc] = []
+        self.docs: list[Doc] = []  # in publication order (``simulate`` feeds them so): windows are bisected
+        self.published_of: dict[str, datetime] = {}
+        self.members_of: dict[int, set[str]] = defaultdict(set)  # the inverse of ``memberships``
         self.dense: list[np.ndarray] = []
         self.memberships: dict[str, int] = {}
         self.topics: dict[int, TopicMeta] = {}
@@ -95,12 +97,13 @@ class Simulation:
         batch = represent(docs, dense, self.vectoriser, self.settings, observe=True)
         self.docs.extend(docs)
         self.dense.extend(dense)
+        self.published_of.update((d.id, d.published) for d in docs)
         for a in self.clusterer.learn_many(batch):
             if a.topic_id is None:
                 continue
             for article_id in (a.article_id, a.partner) if a.created else (a.article_id,):
-                self.memberships[article_id] = a.topic_id  # type: ignore[index]
-            when = next(d.published for d in docs if d.id == a.article_id)
+                self._join(article_id, a.topic_id)  # type: ignore[arg-type]
+            when = self.published_of[a.article_id]
             meta = self.topics.get(a.topic_id)
             if meta is None:
                 self.topics[a.topic_id] = TopicMeta(a.topic_id, TopicStatus.ACTIVE, when, when, 2, 2)
@@ -111,7 +114,7 @@ class Simulation:
 
     def recluster(self, now: datetime) -> ReclusterPlan:
         since = window_start(now, self.settings)
-        rows = [i for i, d in enumerate(self.docs) if since <= d.published <= now]
+        rows = self._rows(since, now)
         docs = [self.docs[i] for i in rows]
         dense = np.array([self.dense[i] for i in rows], dtype=np.float32).reshape(len(rows), self.embedder.dim)
         batch, vectoriser = represent_window(docs, dense, self.settings)
@@ -137,8 +140,8 @@ class Simulation:
         start = memory_start(now, self.settings)
         if start is None:
             return None, []
-        lo = bisect.bisect_left(self.docs, start, key=lambda d: d.published)
-        hi = bisect.bisect_left(self.docs, window_start(now, self.settings), key=lambda d: d.published)
+        before_window = self._rows(start, window_start(now, self.settings), upper_inclusive=False)
+        lo, hi = before_window.start, before_window.stop
         newest_first = [self.docs[i].id for i in range(hi - 1, lo - 1, -1)]
         members = [(a, self.memberships[a]) for a in newest_first if self.memberships.get(a) in window.topics]
         cfg = self.settings
@@ -159,22 +162,24 @@ class Simulation:
         window = timedelta(hours=self.settings.recluster_window_hours)
         fade = timedelta(hours=self.settings.topic_fade_hours)
         since = window_start(now, self.settings)
-        leaving: Iterable[datetime] = (d.published + window for d in self.docs if since <= d.published <= now)
+        leaving: Iterable[datetime] = (self.docs[i].published + window for i in self._rows(since, now))
         if (memory := memory_start(now, self.settings)) is not None:  # (what the online state remembers changes)
             span = timedelta(hours=self.settings.topic_memory_hours)
-            leaving = itertools.chain(leaving, (d.published + span for d in self.docs if memory <= d.published < since))
+            remembered = self._rows(memory, since, upper_inclusive=False)
+            leaving = itertools.chain(leaving, (self.docs[i].published + span for i in remembered))
         fading = (m.last_seen + fade for m in self.topics.values() if m.status is TopicStatus.ACTIVE)
         return min([next_article, *(t for t in (*leaving, *fading) if t > now)])
 
     def _apply(self, plan: ReclusterPlan) -> None:
         """What ``jobs.apply_plan`` does to the store, done to memory."""
         rec = plan.reconciliation
-        self.memberships.update(plan.changed)
+        for article_id, topic_id in plan.changed.items():
+            self._join(article_id, topic_id)
         for article_id in plan.removed:
-            self.memberships.pop(article_id, None)
-        for article_id, topic_id in list(self.memberships.items()):
-            if topic_id in rec.merged_into:
-                self.memberships[article_id] = rec.merged_into[topic_id]
+            self._leave(article_id)
+        moves = [(a, into) for topic_id, into in rec.merged_into.items() for a in self.members_of.get(topic_id, ())]
+        for article_id, into in moves:  # what memberships_repo.move_members does per absorbed topic
+            self._join(article_id, into)
         for topic_id in rec.new_topics:
             self.topics[topic_id] = TopicMeta(topic_id, TopicStatus.ACTIVE, plan.now, plan.now)
         for topic_id, status in rec.status.items():
@@ -186,18 +191,31 @@ class Simulation:
             self.topics[topic_id].centroid = summary.centroid
 
     def _refresh_stats(self, topic_ids: Iterable[int]) -> None:
-        wanted = set(topic_ids)
-        published = {d.id: d.published for d in self.docs}
-        times: dict[int, list[datetime]] = {t: [] for t in wanted}
-        for article_id, topic_id in self.memberships.items():
-            if topic_id in wanted:
-                times[topic_id].append(published[article_id])
-        for topic_id, ts in times.items():
+        for topic_id in set(topic_ids):
+            ts = [self.published_of[a] for a in self.members_of.get(topic_id, ())]
             meta = self.topics.get(topic_id)
             if meta is not None and ts:
                 meta.article_count, meta.first_seen, meta.last_seen = len(ts), min(ts), max(ts)
             elif meta is not None:
                 meta.article_count = 0
+
+    def _rows(self, start: datetime, end: datetime, *, upper_inclusive: bool = True) -> range:
+        """Rows of ``docs`` published from ``start`` to ``end`` (``end`` itself unless ``upper_inclusive`` is off)."""
+        lo = bisect.bisect_left(self.docs, start, key=lambda d: d.published)
+        if upper_inclusive:
+            return range(lo, bisect.bisect_right(self.docs, end, key=lambda d: d.published))
+        return range(lo, bisect.bisect_left(self.docs, end, key=lambda d: d.published))
+
+    def _join(self, article_id: str, topic_id: int) -> None:
+        if (old := self.memberships.get(article_id)) is not None:
+            self.members_of[old].discard(article_id)
+        self.memberships[article_id] = topic_id
+        self.members_of[topic_id].add(article_id)
+
+    def _leave(self, article_id: str) -> None:
+        topic_id = self.memberships.pop(article_id, None)
+        if topic_id is not None:
+            self.members_of[topic_id].discard(article_id)
 
     def final_topics(self) -> dict[str, int]:
         """Every article's topic; unassigned ones get singleton ids above every topic id."""
