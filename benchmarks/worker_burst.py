@@ -12,7 +12,7 @@ and the articles stored so far. At the end it checks the counts exactly: every i
 lag 0, no dead letters.
 
     export NEWSFLOW_DATABASE_URL=postgresql+psycopg://newsflow@127.0.0.1:55432/newsflow  # or SQLite
-    python benchmarks/worker_burst.py [--n 100000] [--every 5] [--hours 48] [--history 80000]
+    python benchmarks/worker_burst.py [--n 100000] [--every 5] [--hours 48] [--history 40000]
 """
 
 from __future__ import annotations
