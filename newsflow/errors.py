@@ -74,3 +74,12 @@ class AlertDeliveryError(NewsflowError):
 # --- dead letters ---
 class DeadLetterNotFoundError(NewsflowError):
     """A dead letter asked for by position is not on the dead-letter topic, or a replay cannot be recorded."""
+
+
+# --- optional models ---
+class ModelInstallError(NewsflowError):
+    """An optional embedding model could not be downloaded or reassembled (nothing was installed)."""
+
+
+class ModelIntegrityError(ModelInstallError):
+    """An optional model's weights do not match their pinned SHA-256 or size (nothing was installed)."""

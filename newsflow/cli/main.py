@@ -30,9 +30,9 @@ err_console = Console(stderr=True)
 
 def _register_commands() -> None:
     # Imported here so `newsflow --help` stays cheap; each module only imports heavy things inside commands.
-    from newsflow.cli import demo_cmd, infra_cmd, store_cmd
+    from newsflow.cli import demo_cmd, infra_cmd, model_cmd, store_cmd
 
-    for module in (infra_cmd, store_cmd, demo_cmd):
+    for module in (infra_cmd, store_cmd, model_cmd, demo_cmd):
         module.register(app)
     for optional in (
         "newsflow.cli.ingest_cmd",
