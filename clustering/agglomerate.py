@@ -46,6 +46,7 @@ class ClusterSums:
     last: np.ndarray
     roots: np.ndarray  # (m, 2) sums of the members' weight roots (their means weigh centroid pairs)
     long: np.ndarray  # (m,) sums of the members' ``Batch.long`` (headline 0 … full text 1)
+    foreign: np.ndarray  # (m,) sums of the members' ``Batch.foreign`` (not in English)
 
     @classmethod
     def of(cls, batch: Batch, groups: np.ndarray, m: int) -> ClusterSums:
@@ -65,6 +66,7 @@ class ClusterSums:
             last=last,
             roots=np.asarray(member @ batch.roots, dtype=np.float64),
             long=np.bincount(groups, weights=batch.long, minlength=m).astype(np.float64),
+            foreign=np.bincount(groups, weights=batch.foreign, minlength=m).astype(np.float64),
         )
 
     def merge(self, keep: np.ndarray, gone: np.ndarray) -> None:
@@ -82,6 +84,8 @@ class ClusterSums:
         self.roots[gone] = 0.0
         self.long[keep] += self.long[gone]
         self.long[gone] = 0.0
+        self.foreign[keep] += self.foreign[gone]
+        self.foreign[gone] = 0.0
         self.first[keep] = np.minimum(self.first[keep], self.first[gone])
         self.last[keep] = np.maximum(self.last[keep], self.last[gone])
 

@@ -29,8 +29,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from clustering.centroid_cells import CentroidCells
-from clustering.centroids import CentroidIndex
+from clustering.centroids import CentroidIndex, PartsScorer
 from clustering.represent import Batch, SimilarityWeights
+from clustering.same_story import SameStoryModel, from_settings
 from newsflow.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -51,9 +52,13 @@ class OnlineClusterer:
 
     def __init__(self, settings: Settings, dim: int, next_topic_id: int = 1) -> None:
         self.weights = SimilarityWeights.from_settings(settings)
-        # (headline, full text) cuts: full texts lean on TF-IDF, whose similarities run lower.
-        self.assign_cuts = (settings.assign_threshold, settings.assign_threshold_long)
-        self.seed_cuts = (settings.seed_threshold, settings.seed_threshold_long)
+        self.model = from_settings(settings)
+        if self.model is not None:  # probabilities: the same cut for headlines and full texts
+            self.assign_cuts = (settings.join_probability, settings.join_probability)
+            self.seed_cuts = (settings.seed_probability, settings.seed_probability)
+        else:  # (headline, full text) cuts: full texts lean on TF-IDF, whose similarities run lower.
+            self.assign_cuts = (settings.assign_threshold, settings.assign_threshold_long)
+            self.seed_cuts = (settings.seed_threshold, settings.seed_threshold_long)
         self.candidates = settings.assign_candidates
         cells = CentroidCells(settings.assign_index_min_topics, settings.assign_index_probe, settings.random_seed)
         self.topics = CentroidIndex(dim, settings.sparse_features, cells=cells)
@@ -123,7 +128,10 @@ class OnlineClusterer:
             if original in self.topics:
                 return Assignment(doc.id, original, 1.0)
         weights = self.weights.of_article(batch.roots[i])
-        best, sim = self.topics.best(batch.dense[i], batch.sparse[i], batch.hours[i], weights, self.candidates)
+        best, sim = self.topics.best(
+            batch.dense[i], batch.sparse[i], batch.hours[i], weights, self.candidates,
+            self._scorer(batch.long[i], batch.foreign[i]),
+        )
         if best is not None and sim >= _cut(self.assign_cuts, batch.long[i]):
             return Assignment(doc.id, best, sim)
         return Assignment(doc.id, None, sim)
@@ -152,7 +160,9 @@ class OnlineClusterer:
         del self.member_of[article_id]
         if self.topics.retract(own, old.dense[0], old.sparse[0]):  # others remain: does it still fit?
             weights = self.weights.of_article(new.roots[0])
-            sim = self.topics.similarity(own, new.dense[0], new.sparse[0], new.hours[0], weights)
+            sim = self.topics.similarity(
+                own, new.dense[0], new.sparse[0], new.hours[0], weights, self._scorer(new.long[0], new.foreign[0])
+            )
             if sim >= _cut(self.assign_cuts, new.long[0]):
                 self.topics.update(own, new.dense[0], new.sparse[0], new.hours[0])
                 self.member_of[article_id] = own
@@ -172,7 +182,7 @@ class OnlineClusterer:
             self.member_of[doc.id] = guess.topic_id
             self.pool.discard(doc.id)
             return guess
-        partner, sim = self.pool.best(batch, i, self.weights.of_article(batch.roots[i]), self.candidates)
+        partner, sim = self.pool.best(batch, i, self.weights.of_article(batch.roots[i]), self.candidates, self.model)
         if partner is not None and sim >= _cut(self.seed_cuts, batch.long[i]):
             topic_id = allocate() if allocate else self._allocate()
             pair = self.pool.take(partner)
@@ -199,6 +209,17 @@ class OnlineClusterer:
             else self.learn_one(batch, i, allocate)
             for i, d in enumerate(batch.docs)
         ]  # fmt: skip
+
+    def _scorer(self, long: float, foreign: float) -> PartsScorer | None:
+        """With a model: an article's probability of telling each candidate topic's story."""
+        model = self.model
+        if model is None:
+            return None
+
+        def score(dense: np.ndarray, sparse: np.ndarray, gap: np.ndarray, count: np.ndarray) -> np.ndarray:
+            return model.proba(dense, sparse, gap, 1.0, count, float(long), float(foreign))
+
+        return score
 
     def _allocate(self) -> int:
         topic_id = self.next_topic_id
@@ -239,6 +260,8 @@ class _Pool:
         self.dense = np.zeros((self.capacity, dim), dtype=np.float32)
         self.valid = np.zeros(self.capacity, dtype=bool)
         self.hours = np.zeros(self.capacity, dtype=np.float64)
+        self.long = np.zeros(self.capacity, dtype=np.float64)
+        self.foreign = np.zeros(self.capacity, dtype=np.float64)
         self.sparse: list[sp.csr_matrix | None] = [None] * self.capacity
         self.ids: list[str | None] = [None] * self.capacity
         self.slot_of: dict[str, int] = {}
@@ -258,6 +281,8 @@ class _Pool:
         self.dense[slot] = batch.dense[i]
         self.sparse[slot] = batch.sparse[i]
         self.hours[slot] = batch.hours[i]
+        self.long[slot] = batch.long[i]
+        self.foreign[slot] = batch.foreign[i]
         self.ids[slot] = article_id
         self.valid[slot] = True
         self.slot_of[article_id] = slot
@@ -275,7 +300,10 @@ class _Pool:
         self.discard(article_id)
         return entry
 
-    def best(self, batch: Batch, i: int, weights: SimilarityWeights, k: int) -> tuple[str | None, float]:
+    def best(
+        self, batch: Batch, i: int, weights: SimilarityWeights, k: int, model: SameStoryModel | None = None
+    ) -> tuple[str | None, float]:
+        """The best waiting partner of article ``i`` and its score (a probability with ``model``)."""
         if not self.slot_of:
             return None, 0.0
         dense = self.dense @ batch.dense[i]
@@ -286,6 +314,11 @@ class _Pool:
         rows = sp.vstack([self.sparse[c] for c in cand]).tocsr()
         sparse = np.asarray((rows @ batch.sparse[i].T).todense()).ravel()
         gap = np.abs(self.hours[cand] - batch.hours[i])
-        sims = weights.combine(dense[cand], sparse, gap)
+        if model is not None:
+            long = (self.long[cand] + batch.long[i]) / 2
+            foreign = (self.foreign[cand] + batch.foreign[i]) / 2
+            sims = model.proba(dense[cand].astype(np.float64), sparse, gap, 1.0, 1.0, long, foreign)
+        else:
+            sims = weights.combine(dense[cand], sparse, gap)
         j = int(np.argmax(sims))
         return self.ids[int(cand[j])], float(sims[j])

@@ -12,11 +12,17 @@ member out again (a revised article's old revision); a topic left with no member
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import scipy.sparse as sp
 
 from clustering.centroid_cells import CentroidCells
 from clustering.represent import SimilarityWeights, gap_to_span
+
+# Scores candidates from their parts instead of ``SimilarityWeights.combine``: (dense cosines,
+# sparse cosines, hours to each topic's span, member counts) → one score per candidate.
+PartsScorer = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
 # Sparse sums below this after a retraction are float residue (or the drift of document frequencies
 # since the member was added): dropped, so that the sum keeps no ghost terms. Unit rows' entries are
@@ -173,30 +179,36 @@ class CentroidIndex:
         return int(self.count[self.row_of[topic_id]])
 
     def best(
-        self, dense: np.ndarray, sparse: sp.csr_matrix, hours: float, weights: SimilarityWeights, k: int
-    ) -> tuple[int | None, float]:
-        """``(topic id, similarity)`` of the most similar topic, or ``(None, 0.0)`` when there is none."""
+        self, dense: np.ndarray, sparse: sp.csr_matrix, hours: float, weights: SimilarityWeights, k: int,
+        scorer: PartsScorer | None = None,
+    ) -> tuple[int | None, float]:  # fmt: skip
+        """``(topic id, score)`` of the best-scoring topic, or ``(None, 0.0)`` when there is none; the
+        score is the combined similarity, or what ``scorer`` makes of its parts."""
         if not self.row_of:
             return None, 0.0
         cand, dense_sims = self._dense_candidates(dense, k)
-        sims = self._score(cand, dense_sims, sparse, hours, weights)
+        sims = self._score(cand, dense_sims, sparse, hours, weights, scorer)
         j = int(np.argmax(sims))
         return self.topic_at[int(cand[j])], float(sims[j])
 
     def similarity(
-        self, topic_id: int, dense: np.ndarray, sparse: sp.csr_matrix, hours: float, weights: SimilarityWeights
-    ) -> float:
-        """The full similarity of one article to one topic (what ``best`` ranks by)."""
+        self, topic_id: int, dense: np.ndarray, sparse: sp.csr_matrix, hours: float, weights: SimilarityWeights,
+        scorer: PartsScorer | None = None,
+    ) -> float:  # fmt: skip
+        """The score of one article for one topic (what ``best`` ranks by)."""
         row = np.array([self.row_of[topic_id]])
-        return float(self._score(row, self.unit[row] @ dense, sparse, hours, weights)[0])
+        return float(self._score(row, self.unit[row] @ dense, sparse, hours, weights, scorer)[0])
 
     def _score(
-        self, cand: np.ndarray, dense_sims: np.ndarray, sparse: sp.csr_matrix, hours: float, weights: SimilarityWeights
-    ) -> np.ndarray:
+        self, cand: np.ndarray, dense_sims: np.ndarray, sparse: sp.csr_matrix, hours: float, weights: SimilarityWeights,
+        scorer: PartsScorer | None = None,
+    ) -> np.ndarray:  # fmt: skip
         """Dense + sparse + time similarity of one article to the topics in rows ``cand``."""
         rows = sp.vstack([self.sparse[c] for c in cand]).tocsr()
         norms = self.sparse_norm[cand]
         dots = np.asarray((rows @ sparse.T).todense()).ravel()
         sparse_sims = np.divide(dots, norms, out=np.zeros_like(dots, dtype=np.float64), where=norms > 0)
         gap = gap_to_span(hours, self.first[cand], self.last[cand])
+        if scorer is not None:
+            return scorer(np.asarray(dense_sims, dtype=np.float64), sparse_sims, gap, self.count[cand])
         return weights.combine(dense_sims, sparse_sims, gap)

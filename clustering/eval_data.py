@@ -34,9 +34,14 @@ from typing import Any
 from urllib.parse import urlparse
 
 RETIME_HOURS = 36.0
+SPARSE_DAYS = 14.0  # ≈ 18 new stories a day, as in a random 1 % of the UCI aggregator over five months
+SPARSE_STORY_SIZES = ((1, 0.45), (2, 0.25), (3, 0.15), (4, 0.10), (6, 0.05))  # articles a UCI story keeps
+SPARSE_WIKINEWS_MAX = 4  # articles a WikiNews event keeps
+SPARSE_GAP_HOURS = 18.0  # mean hours from a story's start to each of its articles (exponential, ≤ a week)
 SPREAD_DAYS = 60.0
 SPREAD_MAX_STORY_DAYS = {"uci": 21.0, "wikinews_big": 14.0, "wikinews_medium": 14.0}
 UCI_FILE = "uci_news_prefix.csv"
+GERMAN_FILE = "de_feb2025_paraphrased.jsonl"  # already a labelled stream in real time: written as it is
 WIKINEWS_FILES = {"wikinews_big": "wikinews_events_big.json", "wikinews_medium": "wikinews_events_medium.json"}
 
 
@@ -66,6 +71,31 @@ def spread(
         for item in by_story[story]:
             when = start + timedelta(days=first + rng.uniform(0, length))
             out.append({**item, "published": when.replace(microsecond=0).isoformat()})
+    return sorted(out, key=lambda item: (item["published"], item["id"]))
+
+
+def sparse_mix(sets: dict[str, list[dict[str, Any]]], start: datetime, seed: int) -> list[dict[str, Any]]:
+    """A sparse stream from every set: most stories one to three articles, spread over
+    ``SPARSE_DAYS`` — the shape of a real feed stream, where a few big stories stand among many small
+    ones, and one subject comes back as a new story weeks later (UCI's Mt. Gox, GM recall, Titanfall
+    stories land on different days). Each story starts at a seeded time; its articles follow within
+    hours (exponential, mean ``SPARSE_GAP_HOURS``, at most a week). Story ids get their set's name."""
+    rng = random.Random(seed)
+    sizes, chances = zip(*SPARSE_STORY_SIZES, strict=True)
+    out: list[dict[str, Any]] = []
+    for name in sorted(sets):
+        by_story: dict[str, list[dict[str, Any]]] = {}
+        for item in sets[name]:
+            by_story.setdefault(str(item["story"]), []).append(item)
+        for story in sorted(by_story):
+            items = list(by_story[story])
+            rng.shuffle(items)
+            keep = int(rng.choices(sizes, chances)[0]) if name == "uci" else SPARSE_WIKINEWS_MAX
+            first = start + timedelta(days=rng.uniform(0, SPARSE_DAYS))
+            for item in items[:keep]:
+                lag = min(rng.expovariate(1 / SPARSE_GAP_HOURS), 7 * 24.0)
+                when = (first + timedelta(hours=lag)).replace(microsecond=0)
+                out.append({**item, "story": f"{name}:{story}", "published": when.isoformat()})
     return sorted(out, key=lambda item: (item["published"], item["id"]))
 
 
@@ -145,7 +175,8 @@ def _write(items: list[dict[str, Any]], out_dir: Path, name: str) -> Path:
 
 def write_eval_inputs(stories_dir: Path, out_dir: Path, seed: int) -> dict[Path, int]:
     """Write ``uci``, ``wikinews_big`` and ``wikinews_medium`` (JSONL + gold TSV) into ``out_dir``, each
-    also ``_spread`` over weeks, and the WikiNews sets ``_dated``."""
+    also ``_spread`` over weeks, the WikiNews sets ``_dated``, two sparse streams of all of them
+    (``sparse_mix``, ``sparse_mix2``: other seeds), and the German stream ``de_feb2025`` as it is."""
     out_dir.mkdir(parents=True, exist_ok=True)
     sets: list[tuple[str, tuple[list[dict[str, Any]], datetime]]] = []
     if (stories_dir / UCI_FILE).exists():
@@ -162,6 +193,15 @@ def write_eval_inputs(stories_dir: Path, out_dir: Path, seed: int) -> dict[Path,
         spread_items = spread(items, start, seed, SPREAD_MAX_STORY_DAYS[name])
         written[_write(spread_items, out_dir, f"{name}_spread")] = len(items)
         written[_write(retime(items, start, seed), out_dir, name)] = len(items)
+    if (stories_dir / GERMAN_FILE).exists():
+        german = sorted(read_jsonl(stories_dir / GERMAN_FILE), key=lambda item: (item["published"], item["id"]))
+        written[_write(german, out_dir, "de_feb2025")] = len(german)
+    if sets:
+        by_name = {name: items for name, (items, _) in sets}
+        start = min(when for _, (_, when) in sets)
+        for k, suffix in enumerate(("", "2")):
+            mix = sparse_mix(by_name, start, seed + k)
+            written[_write(mix, out_dir, f"sparse_mix{suffix}")] = len(mix)
     return written
 
 

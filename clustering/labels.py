@@ -19,7 +19,7 @@ import numpy as np
 from clustering.entities import mentions
 from clustering.entity_rank import rank_entities
 from clustering.represent import Batch, Doc, SparseVectoriser, to_hours
-from clustering.text import _tokens, distinct
+from clustering.text import detect_language, distinct, surface_words, uncached_tokens
 from clustering.topics import TopicSummary
 from newsflow.settings import Settings
 
@@ -44,7 +44,16 @@ def keywords(docs: Sequence[Doc], vectoriser: SparseVectoriser, settings: Settin
     need_spread = 2 if len(docs) >= 3 else 1
     scored = [(spread[t] >= need_spread, tf[t] / total * idf[k], t) for k, t in enumerate(terms)]
     scored.sort(key=lambda item: (not item[0], -item[1], item[2]))
-    return [t for _, _, t in scored[:top]]
+    return [_shown(t, docs, settings) for _, _, t in scored[:top]]
+
+
+def _shown(term: str, docs: Sequence[Doc], settings: Settings) -> str:
+    """A term as the members write it most often (a German stem such as "verhandl" is never shown)."""
+    seen: Counter[str] = Counter()
+    for d in docs:
+        text = d.sparse_text(settings)
+        seen.update(word for t, word in surface_words(text, d.language or detect_language(text)) if t == term)
+    return min(seen, key=lambda w: (-seen[w], w)) if seen else term
 
 
 def entities(docs: Sequence[Doc], vectoriser: SparseVectoriser, settings: Settings, top: int) -> list[str]:
@@ -65,7 +74,7 @@ def _window_idf(names: Sequence[str], vectoriser: SparseVectoriser) -> list[floa
 def _name_terms(name: str) -> tuple[str, ...]:
     # "US" is a stop word to the tokeniser, but the term "U.S." texts leave in the window.
     # Not through ``tokens``: its cache holds the window's texts, which the names would push out.
-    return _tokens.__wrapped__(name, None) or (name.casefold(),)
+    return uncached_tokens(name, None) or (name.casefold(),)
 
 
 @functools.lru_cache(maxsize=50_000)  # names recur in every re-clustering; hashing one by one is the slow part

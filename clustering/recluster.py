@@ -36,6 +36,7 @@ from sklearn.decomposition import PCA, TruncatedSVD
 
 from clustering.agglomerate import (
     ClusterSums,
+    PairScore,
     agglomerate,
     centroid_similarity,
     mean_similarity,
@@ -45,6 +46,7 @@ from clustering.agglomerate import (
 from clustering.graph_hdbscan import graph_hdbscan_labels
 from clustering.neighbours import KnnGraph, knn_graph
 from clustering.represent import Batch, SimilarityWeights
+from clustering.same_story import SameStoryModel, from_settings
 from newsflow.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -102,11 +104,13 @@ def neighbour_graph(batch: Batch, settings: Settings) -> KnnGraph:
 
 
 def prune_cores(
-    batch: Batch, labels: np.ndarray, threshold: float, threshold_long: float, rounds: int = 3
-) -> np.ndarray:
+    batch: Batch, labels: np.ndarray, threshold: float, threshold_long: float, rounds: int = 3,
+    model: SameStoryModel | None = None,
+) -> np.ndarray:  # fmt: skip
     """Members of HDBSCAN's cores whose mean similarity to the rest of their core is below
     ``threshold`` (``threshold_long`` for a full text, between: by its ``long`` share) become noise,
-    as do cores left with one member.
+    as do cores left with one member. With a same-story ``model`` the cut is a probability: a member
+    stays while it is at least ``threshold`` likely to tell the story of the rest of its core.
 
     HDBSCAN's density is relative: in a small or sparse window (a quiet hour, a low-volume
     stream) its cores can gather articles that are not similar in absolute terms, and the linkage
@@ -116,6 +120,8 @@ def prune_cores(
     out = labels.copy()
     if threshold <= 0 and threshold_long <= 0:
         return out
+    if model is not None:
+        return _prune_cores_by_model(batch, out, model, threshold, rounds)
     cut = threshold + (threshold_long - threshold) * batch.long
     # No time decay: a member lies inside its core's time span, where the linkage's decay is 1 too.
     scaled_dense = batch.dense * batch.roots[:, :1].astype(np.float32)
@@ -146,6 +152,57 @@ def prune_cores(
     return np.where(kept, out, -1)
 
 
+def _prune_cores_by_model(
+    batch: Batch, labels: np.ndarray, model: SameStoryModel, cut: float, rounds: int
+) -> np.ndarray:
+    out = labels
+    for _ in range(rounds):
+        members = np.flatnonzero(out >= 0)
+        if len(members) == 0:
+            break
+        ids, groups = np.unique(out[members], return_inverse=True)
+        n = len(members)
+        member = sp.csr_matrix((np.ones(n), (groups, np.arange(n))), shape=(len(ids), n))
+        dense, sparse = batch.dense[members].astype(np.float64), batch.sparse[members]
+        rest_dense = np.asarray(member @ dense)[groups] - dense
+        rest_sparse = sp.csr_matrix(member @ sparse, dtype=np.float64)[groups] - sparse
+        size = np.bincount(groups).astype(np.float64)[groups] - 1
+        dn = np.linalg.norm(rest_dense, axis=1)
+        sn = np.sqrt(np.asarray(rest_sparse.multiply(rest_sparse).sum(axis=1)).ravel())
+        d = np.divide(np.einsum("ij,ij->i", rest_dense, dense), dn, out=np.zeros(len(members)), where=dn > 0)
+        dots = np.asarray(rest_sparse.multiply(sparse).sum(axis=1)).ravel()
+        s = np.divide(dots, sn, out=np.zeros(len(members)), where=sn > 0)
+        p = model.proba(d, s, np.zeros(n), 1.0, np.maximum(size, 1.0), batch.long[members], batch.foreign[members])
+        weak = members[(p < cut) | (size < 1)]
+        if len(weak) == 0:
+            break
+        out = out.copy()
+        out[weak] = -1
+    kept = out >= 0
+    counts = np.bincount(out[kept], minlength=int(out.max()) + 1 if kept.any() else 1)
+    kept[kept] = counts[out[kept]] >= 2
+    return np.where(kept, out, -1)
+
+
+def model_score(model: SameStoryModel) -> PairScore:
+    """The probability that two clusters tell one story, from their sums (cosines of the centroids)."""
+
+    def score(sums: ClusterSums, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        dn = np.linalg.norm(sums.dense, axis=1).astype(np.float64)
+        sn = np.sqrt(np.asarray(sums.sparse.multiply(sums.sparse).sum(axis=1), dtype=np.float64).ravel())
+        dense = np.einsum("ij,ij->i", sums.dense[a], sums.dense[b]).astype(np.float64)
+        sparse = np.asarray(sums.sparse[a].multiply(sums.sparse[b]).sum(axis=1), dtype=np.float64).ravel()
+        d = np.divide(dense, dn[a] * dn[b], out=np.zeros(len(a)), where=dn[a] * dn[b] > 0)
+        s = np.divide(sparse, sn[a] * sn[b], out=np.zeros(len(a)), where=sn[a] * sn[b] > 0)
+        gap = np.maximum(np.maximum(sums.first[a] - sums.last[b], sums.first[b] - sums.last[a]), 0.0)
+        size = np.maximum(sums.size, 1.0)
+        long = (sums.long[a] / size[a] + sums.long[b] / size[b]) / 2
+        foreign = (sums.foreign[a] / size[a] + sums.foreign[b] / size[b]) / 2
+        return model.proba(d, s, gap, size[a], size[b], long, foreign)
+
+    return score
+
+
 def link_groups(batch: Batch, labels: np.ndarray, settings: Settings, graph: KnnGraph | None = None) -> np.ndarray:
     """Average linkage over HDBSCAN's cores and its noise points, cut at two levels.
 
@@ -162,20 +219,31 @@ def link_groups(batch: Batch, labels: np.ndarray, settings: Settings, graph: Knn
     if len(labels) == 0:
         return labels.copy()
     graph = graph if graph is not None else neighbour_graph(batch, settings)
-    groups = prune_cores(
-        batch, labels, settings.recluster_core_min_similarity, settings.recluster_core_min_similarity_long
-    )
+    model = from_settings(settings)
+    if model is not None:
+        groups = prune_cores(batch, labels, settings.core_probability, settings.core_probability, model=model)
+    else:
+        groups = prune_cores(
+            batch, labels, settings.recluster_core_min_similarity, settings.recluster_core_min_similarity_long
+        )
     noise = np.flatnonzero(groups < 0)
     groups[noise] = int(groups.max()) + 1 + np.arange(len(noise))
     _, groups = np.unique(groups, return_inverse=True)
     m = int(groups.max()) + 1
     i, j, _ = graph.edges()
     sums = ClusterSums.of(batch, groups, m)
-    margin = settings.recluster_group_merge_threshold - settings.recluster_merge_threshold
-    score = with_group_margin(mean_similarity(SimilarityWeights.from_settings(settings)), margin)
-    into = agglomerate(
-        sums, groups[i], groups[j], score, settings.recluster_merge_threshold, prune=True, max_rounds=_MAX_LINK_ROUNDS
-    )
+    if model is not None:  # probabilities: a single article joins at one, two groups merge at the other
+        score = with_group_margin(model_score(model), settings.merge_probability - settings.join_probability)
+        into = agglomerate(
+            sums, groups[i], groups[j], score, settings.join_probability, prune=False, max_rounds=_MAX_LINK_ROUNDS
+        )
+    else:
+        margin = settings.recluster_group_merge_threshold - settings.recluster_merge_threshold
+        score = with_group_margin(mean_similarity(SimilarityWeights.from_settings(settings)), margin)
+        into = agglomerate(
+            sums, groups[i], groups[j], score, settings.recluster_merge_threshold, prune=True,
+            max_rounds=_MAX_LINK_ROUNDS,
+        )  # fmt: skip
     merged = into[groups]
     counts = np.bincount(merged, minlength=m)
     return np.where(counts[merged] >= 2, merged, -1).astype(np.int64)
@@ -213,11 +281,16 @@ def merge_stories(batch: Batch, labels: np.ndarray, settings: Settings, graph: K
         both = (ci >= 0) & (cj >= 0)
         both[both] = is_big[ci[both]] & is_big[cj[both]]
         a, b = np.concatenate([a, ci[both]]), np.concatenate([b, cj[both]])
-    score = with_length_threshold(
-        centroid_similarity(SimilarityWeights.from_settings(settings)),
-        settings.story_merge_threshold, settings.story_merge_threshold_long,
-    )  # fmt: skip
-    into = agglomerate(sums, a, b, score, settings.story_merge_threshold, prune=False, max_rounds=_MAX_MERGE_ROUNDS)
+    model = from_settings(settings)
+    if model is not None:
+        score, cut = model_score(model), settings.merge_probability
+    else:
+        score = with_length_threshold(
+            centroid_similarity(SimilarityWeights.from_settings(settings)),
+            settings.story_merge_threshold, settings.story_merge_threshold_long,
+        )  # fmt: skip
+        cut = settings.story_merge_threshold
+    into = agglomerate(sums, a, b, score, cut, prune=False, max_rounds=_MAX_MERGE_ROUNDS)
     out = labels.copy()
     out[assigned] = ids[into[groups]]
     return out

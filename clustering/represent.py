@@ -114,6 +114,9 @@ class Batch:
     counts: sp.csr_matrix  # raw term counts, kept so frequencies can be recomputed
     roots: np.ndarray  # (n, 2) float64: square roots of each row's dense and sparse weight
     long: np.ndarray  # (n,) float64: how far each row is from headline-only (0) to full text (1)
+    # (n,) float64: 1 for an article not in English. The bundled embedding model reads English; its
+    # cosines run on another scale for other languages, which the same-story model learns to weigh.
+    foreign: np.ndarray
 
     def __len__(self) -> int:
         return len(self.docs)
@@ -132,6 +135,7 @@ class Batch:
             counts=sp.vstack([first.counts, second.counts]).tocsr(),
             roots=np.vstack([first.roots, second.roots]),
             long=np.concatenate([first.long, second.long]),
+            foreign=np.concatenate([first.foreign, second.foreign]),
         )
 
     def select(self, rows: Sequence[int]) -> Batch:
@@ -144,6 +148,7 @@ class Batch:
             counts=self.counts[idx],
             roots=self.roots[idx],
             long=self.long[idx],
+            foreign=self.foreign[idx],
         )
 
 
@@ -164,7 +169,13 @@ def represent(
         counts=counts,
         roots=weights.roots(long),
         long=long,
+        foreign=np.array([_foreign(d, settings) for d in docs], dtype=np.float64),
     )
+
+
+def _foreign(doc: Doc, settings: Settings) -> float:
+    language = doc.language or detect_language(doc.sparse_text(settings))
+    return 0.0 if language is None or language[:2].lower() == "en" else 1.0
 
 
 @dataclass(frozen=True)

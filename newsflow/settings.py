@@ -66,6 +66,14 @@ class Settings(BaseSettings):
     embedding_lead_chars: int = 500  # body characters after the title that feed the dense text
 
     # --- clustering (calibrated with `newsflow eval` on wikinews_medium + half the UCI stories) ---
+    # The same-story model (clustering/same_story.py): "bundled", a path to an artifact from
+    # `newsflow train`, or "off" for the similarity cuts below. With a model every decision is a
+    # probability that two sides tell the same story, chosen by cross-validation grouped by story.
+    same_story_model: str = "bundled"
+    join_probability: float = 0.5  # an article joins its best topic (online, and in the re-clustering's linkage)
+    seed_probability: float = 0.5  # two waiting articles start a topic
+    merge_probability: float = 0.5  # two clusters (2+ articles each) merge into one story
+    core_probability: float = 0.2  # an HDBSCAN core member less likely than this to belong goes back to the noise
     assign_threshold: float = 0.4
     assign_threshold_long: float = 0.25  # for an article with its full text (see dense_weight_long)
     dense_weight: float = 0.7  # weights of a headline-only article (short text: the embedding carries it)

@@ -21,6 +21,7 @@ def register(app: typer.Typer) -> None:
     app.command("worker")(worker)
     app.command("recluster")(recluster)
     app.command("eval")(evaluate)
+    app.command("train")(train)
 
 
 def worker(
@@ -74,3 +75,34 @@ def evaluate(
     if result.scores:
         for key, value in result.scores.items():
             console.print(f"{key:>20}: {value:.4f}" if isinstance(value, float) else f"{key:>20}: {value}")
+
+
+def train(
+    inputs: list[Path] = typer.Argument(..., help="Labelled JSONL streams (newsflow eval format)."),
+    out: Path = typer.Option(..., "--out", help="Write the same-story model (JSON) here."),
+    holdout: str | None = typer.Option(
+        None, "--holdout", help="K/N: leave out the stories of fold K of N (cross-validation by story)."
+    ),
+) -> None:
+    """Train the same-story model from labelled streams (grouped cross-validation report included)."""
+    from clustering.embed import CachedEmbedder, Embedder
+    from clustering.same_story_train import story_fold, train_from_files
+    from newsflow.settings import load_settings
+    from newsflow.store.database import open_store
+    from newsflow.store.embeddings_repo import SqlVectorCache
+
+    keep = None
+    if holdout:
+        try:
+            k, n = (int(v) for v in holdout.split("/"))
+        except ValueError:
+            raise typer.BadParameter("--holdout takes K/N, e.g. 0/2") from None
+        keep = lambda story: story_fold(story, n) != k  # noqa: E731
+    settings = load_settings()
+    embedder = CachedEmbedder(Embedder(settings), SqlVectorCache(open_store(settings)))
+    model, cv = train_from_files(settings, inputs, embedder, keep)
+    model.save(out)
+    console.print(f"wrote {out}: {model.meta['pairs']} pairs, grouped CV log loss {cv.log_loss:.4f}, AUC {cv.auc:.4f}")
+    for row in cv.reliability:
+        console.print(f"  P {row['low']:.1f}-{row['high']:.1f}: predicted {row['predicted']:.3f}, "
+                      f"observed {row['observed']:.3f} ({row['pairs']} pairs)")

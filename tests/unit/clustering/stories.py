@@ -15,9 +15,10 @@ TOY_DIM = 8  # hand-made dense vectors for online-assignment tests
 
 
 def toy_settings() -> Settings:
-    """Dense similarity only, for ``TOY_DIM`` vectors: join a topic at 0.8, start one in a pair at 0.9."""
+    """Dense similarity only, for ``TOY_DIM`` vectors: join a topic at 0.8, start one in a pair at 0.9
+    (the similarity cuts, not the same-story model, so the numbers can be read off the vectors)."""
     return Settings(
-        sparse_features=2**12, dense_weight=1.0, sparse_weight=0.0, time_decay_hours=0.0,
+        same_story_model="off", sparse_features=2**12, dense_weight=1.0, sparse_weight=0.0, time_decay_hours=0.0,
         assign_threshold=0.8, seed_threshold=0.9, assign_candidates=4,
     )  # fmt: skip
 

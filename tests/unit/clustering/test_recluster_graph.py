@@ -60,8 +60,8 @@ def as_batch(
 
 
 def dense_only(**extra: object) -> Settings:
-    return Settings(
-        sparse_features=2**12, dense_weight=1.0, sparse_weight=0.0, time_decay_hours=0.0, recluster_dims=0,
+    return Settings(  # the similarity cuts (model off): average linkage checked against scipy's
+        same_story_model="off", sparse_features=2**12, dense_weight=1.0, sparse_weight=0.0, time_decay_hours=0.0, recluster_dims=0,
         **extra,  # type: ignore[arg-type]
     )  # fmt: skip
 
@@ -137,7 +137,9 @@ def test_large_window_path_recovers_stories_deterministically() -> None:
     x, truth = stories(120, 6, 64, 0.7, seed=6)
     words = [f"name{t} story{t} the news" for t in truth.tolist()]  # each story shares two rare names
     batch = as_batch(x, words)
-    cfg = Settings(sparse_features=2**12, recluster_exact_neighbours_max=200, recluster_ivf_list_size=48)
+    # Synthetic 64-d vectors, not an embedding model's: the similarity cuts (model off) read them.
+    cfg = Settings(same_story_model="off", sparse_features=2**12, recluster_exact_neighbours_max=200,
+                   recluster_ivf_list_size=48)  # fmt: skip
     labels = cluster_window(batch, cfg)
     assert np.array_equal(cluster_window(batch, cfg), labels)
     assigned = labels >= 0

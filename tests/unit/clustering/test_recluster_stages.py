@@ -19,8 +19,8 @@ DIM = 16
 
 @pytest.fixture
 def cfg() -> Settings:
-    return Settings(
-        sparse_features=2**12, dense_weight=1.0, sparse_weight=0.0, time_decay_hours=0.0,
+    return Settings(  # the similarity cuts (model off): thresholds read off the synthetic vectors
+        same_story_model="off", sparse_features=2**12, dense_weight=1.0, sparse_weight=0.0, time_decay_hours=0.0,
         hdbscan_min_cluster_size=2, hdbscan_min_samples=1, recluster_merge_threshold=0.5,
         story_merge_threshold=0.8, story_min_size=3, assign_threshold=0.5, recluster_dims=8,
     )  # fmt: skip

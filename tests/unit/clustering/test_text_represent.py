@@ -17,7 +17,21 @@ def test_tokens_fold_possessives_plurals_and_drop_stop_words() -> None:
         "us",
         "rate",
     ]
-    assert tokens("Die Gespräche über den Frieden in der Ukraine", "de") == ["gespräche", "frieden", "ukraine"]
+    # German: Snowball stems, so inflected forms are one term (umlauts folded by the stemmer).
+    assert tokens("Die Gespräche über den Frieden in der Ukraine", "de") == ["gesprach", "fried", "ukrain"]
+    assert tokens("Gesprächen", "de") == tokens("Gesprächs", "de") == tokens("Gespräch", "de")
+
+
+def test_german_keywords_are_shown_as_written_not_as_stems() -> None:
+    from clustering.labels import keywords
+
+    titles = ["Verhandlungen über Seltene Erden", "Neue Verhandlungen zu Seltenen Erden", "Erden-Deal: Verhandlungen"]
+    docs = [Doc(id=str(k), title=t, body="", published=T0, language="de") for k, t in enumerate(titles)]
+    vectoriser = SparseVectoriser(2**12)
+    vectoriser.observe(vectoriser.counts([d.tokens(Settings()) for d in docs]))
+    words = keywords(docs, vectoriser, Settings(), 3)
+    assert "verhandlungen" in words and "erden" in words
+    assert not {"verhandl", "erd", "selt"} & set(words)
 
 
 def test_language_is_guessed_from_stop_words() -> None:
@@ -105,6 +119,7 @@ def test_full_text_clusters_merge_at_their_own_story_threshold() -> None:
     sums = ClusterSums(
         size=np.array([1.0, 1.0, 2.0, 2.0]), dense=np.zeros((m, 2), dtype=np.float32), sparse=sp.csr_matrix((m, 2)),
         first=np.zeros(m), last=np.zeros(m), roots=np.ones((m, 2)), long=np.array([0.0, 0.0, 2.0, 2.0]),
+        foreign=np.zeros(m),
     )  # fmt: skip
     shifted = with_length_threshold(lambda s, a, b: np.full(len(a), 0.42), 0.45, 0.40)
     got = shifted(sums, np.array([0, 2, 0]), np.array([1, 3, 2]))

@@ -1,0 +1,181 @@
+"""The same-story model: one calibrated probability that two sides tell the same story.
+
+Every clustering decision asks one question — does this article belong to this topic, do these two
+waiting articles start one, do these two clusters merge — and answers it here, the way published
+stream clusterers do (Miranda et al. 2018; Santos et al. 2022): a small classifier trained on
+labelled pairs scores a pair of *sides* (an article is a side of one member, a topic or cluster a
+side of many) from several similarities and time features, instead of a hand-tuned cosine cut per
+call site. A cut is then a probability and means the same for every decision and every model.
+
+Features of a pair (``pair_features``), all computable from the sums the index and the
+agglomeration already keep:
+
+* ``dense`` / ``sparse``: cosine of the two sides' dense (embedding) and TF-IDF centroids;
+* their products with ``long`` (the pair's mean share of full text: 0 headline … 1 full text),
+  since full texts lean on TF-IDF and headlines on the embedding;
+* ``days``: log(1 + days between the two sides' time spans) and its product with ``dense`` — two
+  articles on one subject days apart are usually two stories;
+* ``small`` / ``large``: log of each side's member count (a centroid of many members lies closer to
+  a member than two single articles to each other) and ``dense × large``;
+* squares and the product of ``dense`` and ``sparse`` (evidence adds up faster than linearly);
+* ``foreign``: the pair's share of articles not in English, alone and times each cosine — an
+  English embedding model's cosines between German texts run on another scale (a model trained
+  for a multilingual embedding learns a coefficient near 0 here).
+
+The model is a logistic regression over standardised features, so it is a dot product at run time
+(no scikit-learn needed to score) and its coefficients can be read; a monotone map fitted on
+out-of-fold scores (isotonic regression, grouped by story) calibrates it, stored as points. It is stored as a versioned
+JSON artifact naming the embedding model it was trained with: cosines of another model have
+another scale, so a mismatch is refused by name (``SameStoryModelError``). ``newsflow train``
+rebuilds it (``same_story_train.py``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from newsflow.errors import NewsflowError
+from newsflow.settings import Settings
+
+log = logging.getLogger(__name__)
+
+ARTIFACT_VERSION = 1
+BUNDLED_ARTIFACT = Path(__file__).with_name("models") / "same_story.json"
+FEATURES = ("dense", "sparse", "dense_long", "sparse_long", "days", "dense_days", "small", "large", "dense_large",
+            "dense_sq", "sparse_sq", "dense_sparse", "foreign", "dense_foreign", "sparse_foreign")  # fmt: skip
+
+
+class SameStoryModelError(NewsflowError):
+    """The same-story model is missing, unreadable, or was trained for another embedding model."""
+
+
+def pair_features(
+    dense: np.ndarray, sparse: np.ndarray, gap_hours: np.ndarray,
+    size_a: np.ndarray | float, size_b: np.ndarray | float, long: np.ndarray | float,
+    foreign: np.ndarray | float = 0.0,
+) -> np.ndarray:  # fmt: skip
+    """(n, len(FEATURES)) features of n pairs; sizes are member counts (1: an article); ``long`` and
+    ``foreign`` are the pair's mean shares of full text and of articles not in English."""
+    dense = np.asarray(dense, dtype=np.float64)
+    n = dense.shape[0]
+    sparse = np.broadcast_to(np.asarray(sparse, dtype=np.float64), (n,))
+    long_ = np.broadcast_to(np.asarray(long, dtype=np.float64), (n,))
+    days = np.log1p(np.maximum(np.broadcast_to(np.asarray(gap_hours, dtype=np.float64), (n,)), 0.0) / 24.0)
+    a = np.log(np.maximum(np.broadcast_to(np.asarray(size_a, dtype=np.float64), (n,)), 1.0))
+    b = np.log(np.maximum(np.broadcast_to(np.asarray(size_b, dtype=np.float64), (n,)), 1.0))
+    small, large = np.minimum(a, b), np.maximum(a, b)
+    other = np.broadcast_to(np.asarray(foreign, dtype=np.float64), (n,))
+    return np.column_stack([dense, sparse, dense * long_, sparse * long_, days, dense * days, small, large,
+                            dense * large, dense**2, sparse**2, dense * sparse, other, dense * other,
+                            sparse * other])  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SameStoryModel:
+    """Standardise, dot, sigmoid. ``predict_proba`` takes ``pair_features`` rows."""
+
+    embedding_model: str
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: float
+    features: tuple[str, ...] = FEATURES
+    meta: dict[str, Any] = field(default_factory=dict)
+    calibration: tuple[tuple[float, ...], tuple[float, ...]] = ((0.0, 1.0), (0.0, 1.0))  # raw → calibrated points
+
+    def raw_proba(self, x: np.ndarray) -> np.ndarray:
+        """The logistic regression's own probability (before calibration)."""
+        z = ((np.asarray(x, dtype=np.float64) - self.mean) / self.scale) @ self.coef + self.intercept
+        return 1.0 / (1.0 + np.exp(-np.clip(z, -50.0, 50.0)))
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        return np.interp(self.raw_proba(x), self.calibration[0], self.calibration[1])
+
+    def proba(
+        self, dense: np.ndarray, sparse: np.ndarray, gap_hours: np.ndarray,
+        size_a: np.ndarray | float, size_b: np.ndarray | float, long: np.ndarray | float,
+        foreign: np.ndarray | float = 0.0,
+    ) -> np.ndarray:  # fmt: skip
+        return self.predict_proba(pair_features(dense, sparse, gap_hours, size_a, size_b, long, foreign))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": "newsflow-same-story", "version": ARTIFACT_VERSION, "embedding_model": self.embedding_model,
+            "features": list(self.features), "mean": self.mean.tolist(), "scale": self.scale.tolist(),
+            "coef": self.coef.tolist(), "intercept": self.intercept,
+            "calibration": {"raw": list(self.calibration[0]), "calibrated": list(self.calibration[1])},
+            "meta": self.meta,
+        }  # fmt: skip
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], source: str = "artifact") -> SameStoryModel:
+        if data.get("kind") != "newsflow-same-story" or data.get("version") != ARTIFACT_VERSION:
+            raise SameStoryModelError(f"{source} is not a version-{ARTIFACT_VERSION} same-story model")
+        if tuple(data.get("features", ())) != FEATURES:
+            raise SameStoryModelError(f"{source} has features {data.get('features')}, this code computes {FEATURES}")
+        arrays = [np.asarray(data[k], dtype=np.float64) for k in ("mean", "scale", "coef")]
+        if any(a.shape != (len(FEATURES),) for a in arrays) or not all(np.isfinite(a).all() for a in arrays):
+            raise SameStoryModelError(f"{source} has malformed coefficients")
+        cal = data.get("calibration") or {"raw": [0.0, 1.0], "calibrated": [0.0, 1.0]}
+        raw, calibrated = tuple(map(float, cal["raw"])), tuple(map(float, cal["calibrated"]))
+        if len(raw) != len(calibrated) or len(raw) < 2 or any(b < a for a, b in itertools.pairwise(raw)):
+            raise SameStoryModelError(f"{source} has a malformed calibration map")
+        return cls(str(data["embedding_model"]), arrays[0], arrays[1], arrays[2], float(data["intercept"]),
+                   meta=dict(data.get("meta") or {}), calibration=(raw, calibrated))  # fmt: skip
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.to_json(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        tmp.replace(path)
+
+
+def artifact_path(configured: str) -> Path | None:
+    """The artifact a ``same_story_model`` setting names: ``bundled`` (the default), a path, or
+    ``off`` / empty for the legacy similarity cuts."""
+    value = configured.strip()
+    if value.lower() in ("", "off", "none"):
+        return None
+    return BUNDLED_ARTIFACT if value.lower() == "bundled" else Path(value).expanduser()
+
+
+@lru_cache(maxsize=8)
+def _read(path: Path, mtime: float) -> SameStoryModel:  # mtime: a rebuilt artifact is read again
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise SameStoryModelError(f"cannot read same-story model {path}: {exc}") from exc
+    return SameStoryModel.from_json(data, str(path))
+
+
+def load_model(configured: str, embedding_model: str) -> SameStoryModel | None:
+    """The model a setting names, checked against the embedding model in use (None: off)."""
+    path = artifact_path(configured)
+    if path is None:
+        return None
+    if not path.is_file():
+        raise SameStoryModelError(f"no same-story model at {path} (rebuild it with `newsflow train`)")
+    model = _read(path, path.stat().st_mtime)
+    if model.embedding_model != embedding_model:
+        raise SameStoryModelError(
+            f"{path} was trained for embedding model {model.embedding_model!r}, not {embedding_model!r}; "
+            f"train one for it with `newsflow train --out PATH` and set NEWSFLOW_SAME_STORY_MODEL=PATH"
+        )
+    return model
+
+
+def from_settings(settings: Settings) -> SameStoryModel | None:
+    """The model ``settings.same_story_model`` names, for the configured embedding model (None: off)."""
+    from clustering.embed import resolve_model
+
+    if artifact_path(settings.same_story_model) is None:
+        return None
+    return load_model(settings.same_story_model, resolve_model(settings)[0])
