@@ -51,6 +51,7 @@ def main() -> None:
     ap.add_argument("--leave-out", default=None, help="train without this whole stream instead of by folds")
     ap.add_argument("--train", nargs="+", default=list(TRAIN))
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--legacy", action="store_true", help="score the similarity cuts (model off) on the same folds")
     ap.add_argument("--work", type=Path, default=None, help="keep the fold models here (and reuse them)")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -63,7 +64,7 @@ def main() -> None:
     models: dict[int, Path] = {}
     for k in folds:
         models[k] = work / f"model-{k}.json"
-        if models[k].exists():
+        if models[k].exists() or args.legacy:
             continue
         keep = None if args.leave_out else (lambda story, k=k: story_fold(story, args.folds) != k)
         model, cv = train_from_files(base, train_paths, embedder, keep)
@@ -78,7 +79,8 @@ def main() -> None:
             pred: dict[str, str] = {}
             for k in folds:
                 docs = [d for d, s in parsed if args.leave_out or story_fold(str(s), args.folds) == k]
-                settings = Settings(**{**base.model_dump(), **overrides, "same_story_model": str(models[k])})
+                model = "off" if args.legacy else str(models[k])
+                settings = Settings(**{**base.model_dump(), **overrides, "same_story_model": model})
                 sim = simulate(settings, docs, embedder)
                 pred.update({a: f"{k}-{t}" for a, t in sim.final_topics().items()})
             s = score(gold, pred)

@@ -184,6 +184,11 @@ def _prune_cores_by_model(
     return np.where(kept, out, -1)
 
 
+def _model(settings: Settings) -> SameStoryModel | None:
+    """The same-story model for the re-clustering's decisions (None: its similarity cuts)."""
+    return from_settings(settings) if settings.same_story_recluster else None
+
+
 def model_score(model: SameStoryModel) -> PairScore:
     """The probability that two clusters tell one story, from their sums (cosines of the centroids)."""
 
@@ -219,7 +224,7 @@ def link_groups(batch: Batch, labels: np.ndarray, settings: Settings, graph: Knn
     if len(labels) == 0:
         return labels.copy()
     graph = graph if graph is not None else neighbour_graph(batch, settings)
-    model = from_settings(settings)
+    model = _model(settings)
     if model is not None:
         groups = prune_cores(batch, labels, settings.core_probability, settings.core_probability, model=model)
     else:
@@ -281,7 +286,7 @@ def merge_stories(batch: Batch, labels: np.ndarray, settings: Settings, graph: K
         both = (ci >= 0) & (cj >= 0)
         both[both] = is_big[ci[both]] & is_big[cj[both]]
         a, b = np.concatenate([a, ci[both]]), np.concatenate([b, cj[both]])
-    model = from_settings(settings)
+    model = _model(settings)
     if model is not None:
         score, cut = model_score(model), settings.merge_probability
     else:

@@ -11,8 +11,9 @@ arriving article is paired with
 
 and at the end every story of two or more articles is split in time (its earlier part against its
 later part: a cluster continuing, or two clusters of one story to merge) and set against the parts
-of the ``candidates`` most alike other stories. Each source stream weighs the same in the fit, so
-6,000 headlines do not drown 140 German articles.
+of the ``candidates`` most alike other stories (``SPLIT_ROUNDS`` times: in time order, or at random).
+Each source stream and each kind of decision (join, seed, merge) weighs the same in the fit, so
+6,000 headlines do not drown 140 German articles, nor article pairs the cluster merges.
 
 Cross-validation is grouped by story (``GroupKFold`` on the story of a pair's first side): no
 article's own story is in the fold that scores it. Its out-of-fold probabilities give the log loss,
@@ -38,6 +39,7 @@ from clustering.same_story import FEATURES, SameStoryModel, pair_features
 from newsflow.settings import Settings
 
 log = logging.getLogger(__name__)
+SPLIT_ROUNDS = 4  # cluster-level splits per story: merges are most of the re-clustering's decisions
 
 
 @dataclass
@@ -47,13 +49,13 @@ class Pairs:
     x: list[np.ndarray] = field(default_factory=list)
     y: list[np.ndarray] = field(default_factory=list)
     group: list[str] = field(default_factory=list)
-    source: list[str] = field(default_factory=list)
+    source: list[str] = field(default_factory=list)  # "stream/decision": each weighs the same in the fit
 
-    def add(self, x: np.ndarray, y: np.ndarray, group: str, source: str) -> None:
+    def add(self, x: np.ndarray, y: np.ndarray, group: str, source: str, decision: str = "join") -> None:
         self.x.append(x)
         self.y.append(y.astype(np.int8))
         self.group.extend([group] * len(y))
-        self.source.extend([source] * len(y))
+        self.source.extend([f"{source}/{decision}"] * len(y))
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         x = np.vstack(self.x) if self.x else np.zeros((0, len(FEATURES)))
@@ -126,9 +128,10 @@ def stream_pairs(batch: Batch, stories: Sequence[str], source: str, pairs: Pairs
             long = (batch.long[near] + batch.long[i]) / 2
             foreign = (batch.foreign[near] + batch.foreign[i]) / 2
             x = pair_features(d[near], sparse[near] @ row, gap, 1.0, 1.0, long, foreign)
-            pairs.add(x, own[near] == s, f"{source}:{stories[i]}", source)
+            pairs.add(x, own[near] == s, f"{source}:{stories[i]}", source, "seed")
         groups.add(s, dense[i], row, float(batch.hours[i]), float(batch.long[i]), float(batch.foreign[i]))
-    _split_pairs(batch, own, list(story_ids), dense, sparse, source, pairs, candidates, seed)
+    for round_ in range(SPLIT_ROUNDS):
+        _split_pairs(batch, own, list(story_ids), dense, sparse, source, pairs, candidates, seed + round_)
 
 
 def _split_pairs(
@@ -140,9 +143,10 @@ def _split_pairs(
     parts: list[tuple[int, np.ndarray]] = []
     for s in range(len(names)):
         rows = np.flatnonzero(own == s)  # in time order
-        if len(rows) >= 2:
+        if len(rows) >= 2:  # in time order (a cluster continuing), or at random (two clusters of one story)
             cut = int(rng.integers(1, len(rows)))
-            parts += [(s, rows[:cut]), (s, rows[cut:])]
+            shuffled = rows if rng.random() < 0.5 else rng.permutation(rows)
+            parts += [(s, np.sort(shuffled[:cut])), (s, np.sort(shuffled[cut:]))]
         elif len(rows) == 1:
             parts.append((s, rows))
     if len(parts) < 2:
@@ -171,7 +175,7 @@ def _split_pairs(
         gap = np.maximum(np.maximum(first[bs] - last[a], first[a] - last[bs]), 0.0)
         x = pair_features(sim[a, bs], sp_cos, gap, size[a], size[bs], (long[a] + long[bs]) / 2,
                           (foreign[a] + foreign[bs]) / 2)
-        pairs.add(x, story[bs] == story[a], f"{source}:{names[story[a]]}", source)
+        pairs.add(x, story[bs] == story[a], f"{source}:{names[story[a]]}", source, "merge")
 
 
 def labelled_batch(docs: list[Doc], dense: np.ndarray, settings: Settings) -> Batch:

@@ -61,8 +61,8 @@ def as_batch(
 
 def dense_only(**extra: object) -> Settings:
     return Settings(  # the similarity cuts (model off): average linkage checked against scipy's
-        same_story_model="off", sparse_features=2**12, dense_weight=1.0, sparse_weight=0.0, time_decay_hours=0.0, recluster_dims=0,
-        **extra,  # type: ignore[arg-type]
+        same_story_model="off", sparse_features=2**12, dense_weight=1.0, sparse_weight=0.0, time_decay_hours=0.0,
+        recluster_dims=0, **extra,  # type: ignore[arg-type]
     )  # fmt: skip
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from clustering.assign import OnlineClusterer
 from clustering.embed import BUNDLED_MODEL_ID
-from clustering.represent import Doc, SparseVectoriser, represent
+from clustering.represent import Batch, Doc, SparseVectoriser, represent
 from clustering.same_story import (
     BUNDLED_ARTIFACT,
     FEATURES,
@@ -103,7 +103,7 @@ def _synthetic_stream(seed: int, stories: int = 40) -> tuple[list[Doc], np.ndarr
             docs.append(Doc(id=f"{seed}-{s}-{a}", title=title, body="", published=when))
             vectors.append(v / np.linalg.norm(v))
             labels.append(f"story-{seed}-{s}")
-    order = np.argsort([d.published for d in docs], kind="stable")
+    order = sorted(range(len(docs)), key=lambda k: docs[k].published)
     return [docs[i] for i in order], np.array(vectors, dtype=np.float32)[order], [labels[i] for i in order]
 
 
@@ -139,7 +139,7 @@ def test_cross_validation_keeps_each_story_on_one_side() -> None:
     assert sum(row["pairs"] for row in cv.reliability) == len(y)
 
 
-def _batch(vectors: list[np.ndarray], hours: list[float], settings: Settings):  # type: ignore[no-untyped-def]
+def _batch(vectors: list[np.ndarray], hours: list[float], settings: Settings) -> Batch:
     docs = [Doc(id=f"a{k}", title=f"t{k}", body="", published=T0 + timedelta(hours=h)) for k, h in enumerate(hours)]
     return represent(docs, np.array(vectors), SparseVectoriser(settings.sparse_features), settings)
 
@@ -164,15 +164,22 @@ def test_online_assignment_joins_by_probability_and_time_counts(monkeypatch: pyt
 def test_the_re_clustering_links_and_prunes_by_probability(monkeypatch: pytest.MonkeyPatch) -> None:
     from clustering.recluster import link_groups
 
-    settings = Settings(sparse_features=2**12, join_probability=0.5, merge_probability=0.9, core_probability=0.5)
+    settings = Settings(
+        sparse_features=2**12, same_story_recluster=True, join_probability=0.5, merge_probability=0.9,
+        core_probability=0.5,
+    )
     monkeypatch.setattr("clustering.recluster.from_settings", lambda _settings: dense_only_model(cut_at=0.8))
     a = [toy_unit(1.0, 0.05 * k) for k in range(3)]  # one story
     b = [toy_unit(0.05 * k, 1.0) for k in range(3)]  # another
-    near_a, stray = toy_unit(1.0, 0.3), toy_unit(0.0, 0.0, 1.0)
-    batch = _batch([*a, *b, near_a, stray], [0.0] * 8, settings)
+    near_a, stray, loose = toy_unit(1.0, 0.3), toy_unit(0.0, 0.0, 1.0), toy_unit(1.0, 0.0, 0.9)
+    batch = _batch([*a, *b, near_a, stray, loose], [0.0] * 9, settings)
     # HDBSCAN put a stranger into the first core: the model takes it out again, and it stays alone.
-    cores = np.array([0, 0, 0, 1, 1, 1, -1, 0])
+    cores = np.array([0, 0, 0, 1, 1, 1, -1, 0, -1])
     linked = link_groups(batch, cores, settings)
     assert len({*linked[:3].tolist(), linked[6]}) == 1 and linked[0] >= 0  # the close article joins story a
     assert len(set(linked[3:6].tolist())) == 1 and linked[3] != linked[0]  # b stays apart
     assert linked[7] == -1  # the stranger is pruned from its core and joins nothing
+    assert linked[8] == -1  # cosine 0.74 to story a: P ≈ 0.1, it waits
+    # The similarity cuts (re-clustering without the model) link that loose article: the model decided.
+    legacy = link_groups(batch, cores, settings.model_copy(update={"same_story_recluster": False}))
+    assert legacy[8] == legacy[0] >= 0
