@@ -63,7 +63,8 @@ def test_make_input_retimes_so_stories_interleave(tmp_path: Path) -> None:
     sizes = Counter(Counter(item["story"] for item in sparse).values())
     assert sum(n for k, n in sizes.items() if k <= 3) > 0.6 * sum(sizes.values())  # most stories 1-3 articles
     days = (datetime.fromisoformat(sparse[-1]["published"]) - datetime.fromisoformat(sparse[0]["published"])).days
-    assert 10 <= days <= 21 and {item["story"].split(":")[0] for item in sparse} == {"uci", "wikinews_big", "wikinews_medium"}
+    assert 10 <= days <= 21
+    assert {item["story"].split(":")[0] for item in sparse} == {"uci", "wikinews_big", "wikinews_medium"}
     lines = [json.loads(x) for x in (tmp_path / "uci.jsonl").read_text().splitlines()]
     assert set(lines[0]) == {"id", "title", "text", "published", "story", "source", "language"}
     times = [datetime.fromisoformat(x["published"]) for x in lines]
