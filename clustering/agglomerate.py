@@ -14,16 +14,24 @@ pairs are united and rescored; other pairs keep their scores.
 Similarities come from member sums, never from member pairs: with the bilinear dense + sparse
 similarity the mean pairwise similarity of two clusters is the product of their means (times the
 time decay of the gap between their spans), and a centroid similarity is the cosine of the sums.
+
+Re-clustering a small window (a quiet stream, a replay of months) runs these rounds thousands of
+times on matrices of a few dozen rows, where scipy.sparse's per-operation checks and conversions
+cost far more than the arithmetic. The sparse sums are therefore added, folded and multiplied
+by scipy.sparse's own kernels (``_sparsetools``) on the raw CSR arrays: the same kernels on the
+same arrays in the same order as its operators, so the same bits (unit tests compare them).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
+from numpy.typing import DTypeLike
+from scipy.sparse import _sparsetools
 
 from clustering.represent import Batch, SimilarityWeights
 
@@ -47,26 +55,47 @@ class ClusterSums:
     roots: np.ndarray  # (m, 2) sums of the members' weight roots (their means weigh centroid pairs)
     long: np.ndarray  # (m,) sums of the members' ``Batch.long`` (headline 0 … full text 1)
     foreign: np.ndarray  # (m,) sums of the members' ``Batch.foreign`` (not in English)
+    # ``sparse`` over only the columns it uses (which merges never add to), for the kernels: theirs
+    # work space grows with the columns. Rebuilt when ``sparse`` is not the matrix it was made from.
+    _compact: _Compact | None = field(default=None, repr=False, compare=False)
+
+    def compact(self) -> _Compact:
+        if self._compact is None or self._compact.full is not self.sparse:
+            self._compact = _Compact.of(self.sparse)
+        return self._compact
+
+    def sparse_dots(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Dot products of the sparse sums of clusters ``a[i]`` and ``b[i]`` (float64): bit for bit
+        ``np.asarray(sparse[a].multiply(sparse[b]).sum(axis=1), dtype=np.float64).ravel()``."""
+        local = self.compact().local
+        return _row_products(local.take(a), local.take(b))
+
+    def sparse_norms(self) -> np.ndarray:
+        """Each cluster's sparse sum's length (float64), as ``sparse_dots`` of every cluster with itself."""
+        local = self.compact().local
+        return np.sqrt(_row_products(local, local))
 
     @classmethod
     def of(cls, batch: Batch, groups: np.ndarray, m: int) -> ClusterSums:
         """Sums of the rows of ``batch`` by ``groups`` (every row in 0..m−1)."""
-        member = sp.csr_matrix(
-            (np.ones(len(groups), dtype=np.float32), (groups, np.arange(len(groups)))), shape=(m, len(groups))
-        )
+        grouping = _grouping(groups, m)
+        member = grouping.csr()
         first = np.full(m, np.inf)
         last = np.full(m, -np.inf)
         np.minimum.at(first, groups, batch.hours)
         np.maximum.at(last, groups, batch.hours)
+        rows = _Compact.of(batch.sparse)
+        sparse = rows.replaced(_scaled_sums(grouping, batch.roots[:, 1], rows.local))
         return cls(
             size=np.bincount(groups, minlength=m).astype(np.float64),
             dense=np.asarray(member @ (batch.dense * batch.roots[:, :1].astype(np.float32)), dtype=np.float32),
-            sparse=sp.csr_matrix(member @ (sp.diags(batch.roots[:, 1]) @ batch.sparse), dtype=np.float32),
+            sparse=sparse.full,
             first=first,
             last=last,
             roots=np.asarray(member @ batch.roots, dtype=np.float64),
             long=np.bincount(groups, weights=batch.long, minlength=m).astype(np.float64),
             foreign=np.bincount(groups, weights=batch.foreign, minlength=m).astype(np.float64),
+            _compact=sparse,
         )
 
     def merge(self, keep: np.ndarray, gone: np.ndarray) -> None:
@@ -74,12 +103,13 @@ class ClusterSums:
         m = len(self.size)
         into = np.arange(m)
         into[gone] = keep
-        fold = sp.csr_matrix((np.ones(m, dtype=np.float32), (into, np.arange(m))), shape=(m, m))
         self.size = np.bincount(into, weights=self.size, minlength=m)
         self.size[gone] = 0
         self.dense[keep] += self.dense[gone]
         self.dense[gone] = 0.0
-        self.sparse = sp.csr_matrix(fold @ self.sparse, dtype=np.float32)
+        compact = self.compact()
+        self._compact = compact.replaced(_matmul(_grouping(into, m), compact.local, np.float32))  # fold @ sparse
+        self.sparse = self._compact.full
         self.roots[keep] += self.roots[gone]
         self.roots[gone] = 0.0
         self.long[keep] += self.long[gone]
@@ -145,7 +175,7 @@ def centroid_similarity(weights: SimilarityWeights) -> PairScore:
 
     def score(sums: ClusterSums, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         dn = np.linalg.norm(sums.dense, axis=1).astype(np.float64)
-        sn = np.sqrt(np.asarray(sums.sparse.multiply(sums.sparse).sum(axis=1), dtype=np.float64).ravel())
+        sn = sums.sparse_norms()
         dense_scale = 1.0 / np.maximum(dn[a] * dn[b], 1e-12)
         sparse_scale = np.where((sn[a] > 0) & (sn[b] > 0), 1.0 / np.maximum(sn[a] * sn[b], 1e-24), 0.0)
         mean_roots = sums.roots / np.maximum(sums.size, 1.0)[:, None]
@@ -163,7 +193,7 @@ def _combined(
     for s in range(0, len(a), _PAIR_BLOCK):
         x, y = a[s : s + _PAIR_BLOCK], b[s : s + _PAIR_BLOCK]
         dense = np.einsum("ij,ij->i", sums.dense[x], sums.dense[y]).astype(np.float64)
-        sparse = np.asarray(sums.sparse[x].multiply(sums.sparse[y]).sum(axis=1), dtype=np.float64).ravel()
+        sparse = sums.sparse_dots(x, y)
         gap = np.maximum(np.maximum(sums.first[x] - sums.last[y], sums.first[y] - sums.last[x]), 0.0)
         block = slice(s, s + _PAIR_BLOCK)
         out[block] = weights.combine(
@@ -178,8 +208,10 @@ def canonical_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarra
     ok = lo != hi
     if not ok.any():
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    pairs = np.unique(np.column_stack([lo[ok], hi[ok]]).astype(np.int64), axis=0)
-    return pairs[:, 0], pairs[:, 1]
+    lo, hi = lo[ok].astype(np.int64), hi[ok].astype(np.int64)
+    span = int(hi.max()) + 1
+    keys = np.unique(lo * span + hi)  # one integer per pair: sorts as (lo, hi) does
+    return keys // span, keys % span
 
 
 def _mutual_best(a: np.ndarray, b: np.ndarray, sims: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
@@ -234,3 +266,127 @@ def agglomerate(
     else:
         log.warning("agglomeration stopped after %d rounds with pairs left above %.2f", max_rounds, threshold)
     return into
+
+
+# --- scipy.sparse's kernels on raw CSR arrays (see the module docstring) ----------------------------
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """A CSR matrix as its arrays, without scipy's object (and its checks) around them."""
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
+    n_cols: int
+
+    @classmethod
+    def of(cls, matrix: sp.csr_matrix) -> _Rows:
+        return cls(matrix.indptr, matrix.indices, matrix.data, matrix.shape[1])
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.indptr) - 1
+
+    def csr(self) -> sp.csr_matrix:
+        return sp.csr_matrix((self.data, self.indices, self.indptr), shape=(self.n_rows, self.n_cols))
+
+    def take(self, rows: np.ndarray) -> _Rows:
+        """``matrix[rows]``: each row's entries in their stored order, as scipy's row indexing copies them."""
+        indptr = self.indptr.astype(np.int64)
+        starts = indptr[rows]
+        lengths = indptr[np.asarray(rows) + 1] - starts
+        out = np.zeros(len(starts) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=out[1:])
+        at = np.repeat(starts - out[:-1], lengths) + np.arange(out[-1], dtype=np.int64)
+        return _Rows(out, self.indices[at], self.data[at], self.n_cols)
+
+
+@dataclass(frozen=True)
+class _Compact:
+    """A CSR matrix (``full``) and the same rows over only the columns ``columns`` (``local``; sorted,
+    so each row's entries keep their order and sortedness: the kernels give the same bits on both)."""
+
+    full: sp.csr_matrix
+    columns: np.ndarray
+    local: _Rows
+
+    @classmethod
+    def of(cls, full: sp.csr_matrix) -> _Compact:
+        columns = np.unique(full.indices)
+        index = _index_dtype(len(columns), full.nnz)
+        local = _Rows(full.indptr.astype(index), np.searchsorted(columns, full.indices).astype(index), full.data,
+                      len(columns))  # fmt: skip
+        return cls(full, columns, local)
+
+    def replaced(self, local: _Rows) -> _Compact:
+        """The same columns with other rows (``local`` uses no other column)."""
+        full = sp.csr_matrix(
+            (local.data, self.columns[local.indices], local.indptr), shape=(local.n_rows, self.full.shape[1])
+        )
+        return _Compact(full, self.columns, local)
+
+
+def _index_dtype(*sizes: int) -> type[np.signedinteger]:
+    """int32 where the sizes allow, as scipy.sparse picks: its kernels run many times slower on int64."""
+    return np.int32 if max(sizes, default=0) < np.iinfo(np.int32).max else np.int64
+
+
+def _grouping(groups: np.ndarray, m: int) -> _Rows:
+    """The (m, len(groups)) 0/1 matrix with row g holding the columns of group g, in ascending order:
+    what ``csr_matrix((ones, (groups, arange)))`` builds, without the detour through COO."""
+    index = _index_dtype(len(groups), m)
+    indptr = np.zeros(m + 1, dtype=index)
+    np.cumsum(np.bincount(groups, minlength=m), out=indptr[1:])
+    columns = np.argsort(groups, kind="stable").astype(index)
+    return _Rows(indptr, columns, np.ones(len(groups), dtype=np.float32), len(groups))
+
+
+def _row_products(a: _Rows, b: _Rows) -> np.ndarray:
+    """Row-wise dot products of two row-aligned CSR matrices, as float64:
+    ``np.asarray(A.multiply(B).sum(axis=1), dtype=np.float64).ravel()``, bit for bit."""
+    if a.n_rows != b.n_rows or a.n_cols != b.n_cols:  # (the kernels trust their arguments: no reads out of bounds)
+        raise ValueError(f"row-wise products of {a.n_rows} × {a.n_cols} and {b.n_rows} × {b.n_cols}")
+    n, size = a.n_rows, len(a.indices) + len(b.indices)
+    index = _index_dtype(a.n_cols, size)
+    ap, aj, bp, bj = (x.astype(index, copy=False) for x in (a.indptr, a.indices, b.indptr, b.indices))
+    cp = np.empty(n + 1, dtype=index)
+    cj = np.empty(size, dtype=index)
+    cx = np.empty(size, dtype=np.result_type(a.data, b.data))
+    _sparsetools.csr_elmul_csr(n, a.n_cols, ap, aj, a.data, bp, bj, b.data, cp, cj, cx)
+    out = np.zeros(n, dtype=cx.dtype)  # (scipy sums float32 entries in float32)
+    rows = np.flatnonzero(np.diff(cp))
+    if len(rows):
+        out[rows] = np.add.reduceat(cx[: cp[-1]], cp[rows])
+    return out.astype(np.float64)
+
+
+def _matmul(left: _Rows, right: _Rows, dtype: DTypeLike) -> _Rows:
+    """``csr_matrix(left @ right, dtype=dtype)``, bit for bit (each row's entries in the kernel's order)."""
+    if left.n_cols != right.n_rows:  # (as in ``_row_products``)
+        raise ValueError(f"cannot multiply {left.n_rows} × {left.n_cols} by {right.n_rows} × {right.n_cols}")
+    m, n_cols = left.n_rows, right.n_cols
+    work = np.result_type(left.data, right.data)
+    index = _index_dtype(n_cols, left.n_cols, len(left.indices), len(right.indices))
+    lp, lj, rp, rj = (x.astype(index, copy=False) for x in (left.indptr, left.indices, right.indptr, right.indices))
+    nnz = _sparsetools.csr_matmat_maxnnz(m, n_cols, lp, lj, rp, rj)
+    if _index_dtype(nnz) is not index:
+        index = np.int64
+        lp, lj, rp, rj = (x.astype(index) for x in (lp, lj, rp, rj))
+    cp = np.empty(m + 1, dtype=index)
+    cj = np.empty(nnz, dtype=index)
+    cx = np.empty(nnz, dtype=work)
+    _sparsetools.csr_matmat(m, n_cols, lp, lj, left.data.astype(work), rp, rj, right.data.astype(work), cp, cj, cx)
+    end = int(cp[-1])
+    return _Rows(cp, cj[:end], cx[:end].astype(dtype), n_cols)
+
+
+def _scaled_sums(member: _Rows, weights: np.ndarray, sparse: _Rows) -> _Rows:
+    """``csr_matrix(member @ (sp.diags(weights) @ sparse), dtype=np.float32)``, bit for bit."""
+    n = len(weights)
+    kept = weights != 0  # (a diagonal matrix in CSR holds no explicit zeros)
+    index = _index_dtype(n)
+    indptr = np.zeros(n + 1, dtype=index)
+    np.cumsum(kept, out=indptr[1:])
+    diagonal = _Rows(indptr, np.flatnonzero(kept).astype(index), weights[kept], n)
+    return _matmul(member, _matmul(diagonal, sparse, np.result_type(weights, sparse.data)), np.float32)

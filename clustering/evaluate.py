@@ -19,7 +19,7 @@ import itertools
 import logging
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from clustering.assign import OnlineClusterer
-from clustering.embed import CachedEmbedder, Embedder
+from clustering.embed import CachedEmbedder, Embedder, resolve_model
 from clustering.eval_data import read_jsonl
 from clustering.metrics import score
 from clustering.plan import ReclusterPlan, plan_recluster
@@ -77,11 +77,23 @@ def parse_article(line: dict[str, object], n: int) -> tuple[Doc, str | None]:
 
 
 class Simulation:
-    """The worker's and the re-clustering job's state, kept in memory."""
+    """The worker's and the re-clustering job's state, kept in memory.
 
-    def __init__(self, settings: Settings, embedder: CachedEmbedder) -> None:
+    Work whose result nobody reads is not done, and nothing is done twice; the state is exactly that
+    of doing it all (a unit test compares the two on a stream). A run that sees the same window as the
+    run before (the runs just before a change, and those a remembered article or a topic's fading
+    time asked for) takes that run's representation and clustering, which are functions of the
+    window's articles alone (``plan_recluster``'s ``labels``). The online state a run leaves is built
+    when the next batch needs it: a run followed by another run never has it built. Summaries are
+    only centroids: the evaluation keeps memberships, and reconciliation reads the centroids.
+    ``reuse = False`` does everything at every run, as the worker and the job do (for tests).
+    """
+
+    reuse = True
+
+    def __init__(self, settings: Settings, dim: int) -> None:
         self.settings = settings
-        self.embedder = embedder
+        self.dim = dim
         self.docs: list[Doc] = []  # in publication order (``simulate`` feeds them so): windows are bisected
         self.published_of: dict[str, datetime] = {}
         self.members_of: dict[int, set[str]] = defaultdict(set)  # the inverse of ``memberships``
@@ -89,16 +101,48 @@ class Simulation:
         self.memberships: dict[str, int] = {}
         self.topics: dict[int, TopicMeta] = {}
         self.vectoriser = SparseVectoriser(settings.sparse_features)
-        self.clusterer = OnlineClusterer(settings, embedder.dim)
+        self.terms: list[np.ndarray] = []  # each doc's hashed terms (one entry per term, as frequencies count)
+        self._window_df = _SlidingFrequencies(settings.sparse_features)
+        self._clusterer: OnlineClusterer | None = OnlineClusterer(settings, dim)
+        self._pending: tuple[Window, datetime, int] | None = None  # the online state the last run left, unbuilt
+        self._last: _Clustered | None = None  # the last run's window, representation and clustering
         self.reclusterings = 0
+
+    @property
+    def clusterer(self) -> OnlineClusterer:
+        """The online state, built from the last re-clustering's window the first time it is needed."""
+        if self._pending is not None:
+            window, now, next_id = self._pending
+            self._pending = None
+            window.remembered, window.remembered_topics = self._remembered(now, window)
+            with blas_threads(self.settings.worker_blas_threads):  # as in the worker, which reloads this state
+                self._clusterer = build_clusterer(window, self.settings, next_id, self.dim)
+            # Every topic id is below the next one, so the state's next id is the one it was built with.
+            assert self._clusterer.next_topic_id == next_id, (self._clusterer.next_topic_id, next_id)
+        assert self._clusterer is not None
+        return self._clusterer
+
+    @property
+    def next_topic_id(self) -> int:
+        return self._pending[2] if self._pending is not None else self.clusterer.next_topic_id
 
     def feed(self, docs: list[Doc], dense: np.ndarray) -> None:
         """One worker batch: online assignment, then the store's bookkeeping."""
-        batch = represent(docs, dense, self.vectoriser, self.settings, observe=True)
+        clusterer = self.clusterer  # (built before the batch moves the document frequencies on)
+        self._last = None  # the window changes
+        if self.reuse:  # the frequencies counted as ``observe`` counts them, and kept for the windows
+            counts = self.vectoriser.counts([d.tokens(self.settings) for d in docs])
+            np.add.at(self.vectoriser.df, counts.indices, 1)
+            self.vectoriser.n_docs += len(docs)
+            batch = represent(docs, dense, self.vectoriser, self.settings, observe=False)
+        else:
+            batch = represent(docs, dense, self.vectoriser, self.settings, observe=True)
+            counts = batch.counts
+        self.terms.extend(np.split(counts.indices, counts.indptr[1:-1]))
         self.docs.extend(docs)
         self.dense.extend(dense)
         self.published_of.update((d.id, d.published) for d in docs)
-        for a in self.clusterer.learn_many(batch):
+        for a in clusterer.learn_many(batch):
             if a.topic_id is None:
                 continue
             for article_id in (a.article_id, a.partner) if a.created else (a.article_id,):
@@ -115,22 +159,28 @@ class Simulation:
     def recluster(self, now: datetime) -> ReclusterPlan:
         since = window_start(now, self.settings)
         rows = self._rows(since, now)
-        docs = [self.docs[i] for i in rows]
-        dense = np.array([self.dense[i] for i in rows], dtype=np.float32).reshape(len(rows), self.embedder.dim)
-        batch, vectoriser = represent_window(docs, dense, self.settings)
+        last = self._last if self.reuse else None
+        if last is not None and last.rows == rows:  # the same articles: the same representation and clusters
+            batch, vectoriser, labels = last.batch, last.vectoriser, last.labels
+        else:
+            dense = np.array([self.dense[i] for i in rows], dtype=np.float32).reshape(len(rows), self.dim)
+            df = self._window_df.slide(rows, self.terms) if self.reuse else None
+            batch, vectoriser = represent_window([self.docs[i] for i in rows], dense, self.settings, df)
+            labels = None
+        docs = batch.docs
         live = {t: m for t, m in self.topics.items() if m.status is not TopicStatus.MERGED}
         window = Window(
             batch, vectoriser, {d.id: self.memberships[d.id] for d in docs if d.id in self.memberships}, live
         )
-        plan = plan_recluster(window, now, self.settings, self.clusterer.next_topic_id)
+        plan = plan_recluster(window, now, self.settings, self.next_topic_id, labels=labels, summarise=not self.reuse)
         self._apply(plan)
         window.memberships = {d.id: self.memberships[d.id] for d in docs if d.id in self.memberships}
         window.topics = {t: m for t, m in self.topics.items() if m.status is not TopicStatus.MERGED}
-        window.remembered, window.remembered_topics = self._remembered(now, window)
         self.vectoriser = vectoriser
-        next_id, dim = plan.reconciliation.next_topic_id, self.embedder.dim
-        with blas_threads(self.settings.worker_blas_threads):  # as in the worker, which reloads this state
-            self.clusterer = build_clusterer(window, self.settings, next_id, dim)
+        self._last = _Clustered(rows, batch, vectoriser, plan.labels)
+        self._pending, self._clusterer = (window, now, plan.reconciliation.next_topic_id), None
+        if not self.reuse:
+            _ = self.clusterer  # built right away, as the worker reloads its state after every run
         self.reclusterings += 1
         return plan
 
@@ -187,8 +237,8 @@ class Simulation:
         self._refresh_stats(plan.touched)
         for e in plan.events:
             self.topics[e.topic_id].last_event_count = e.article_count
-        for topic_id, summary in plan.summaries.items():
-            self.topics[topic_id].centroid = summary.centroid
+        for topic_id, centroid in plan.centroids.items():
+            self.topics[topic_id].centroid = centroid
 
     def _refresh_stats(self, topic_ids: Iterable[int]) -> None:
         for topic_id in set(topic_ids):
@@ -219,7 +269,7 @@ class Simulation:
 
     def final_topics(self) -> dict[str, int]:
         """Every article's topic; unassigned ones get singleton ids above every topic id."""
-        next_id = max([*self.topics, self.clusterer.next_topic_id - 1, 0]) + 1
+        next_id = max([*self.topics, self.next_topic_id - 1, 0]) + 1
         out: dict[str, int] = {}
         for doc in self.docs:
             if doc.id in self.memberships:
@@ -227,6 +277,33 @@ class Simulation:
             else:
                 out[doc.id], next_id = next_id, next_id + 1
         return out
+
+
+class _SlidingFrequencies:
+    """Document frequencies over a range of ``Simulation.docs`` that slides forward: the articles
+    that enter are counted in, those that leave counted out (the counts ``represent_window`` makes)."""
+
+    def __init__(self, n_features: int) -> None:
+        self.df = np.zeros(n_features, dtype=np.int64)
+        self.rows = range(0)
+
+    def slide(self, rows: range, terms: list[np.ndarray]) -> np.ndarray:
+        old = self.rows
+        leaving = [*range(old.start, min(old.stop, rows.start)), *range(max(rows.stop, old.start), old.stop)]
+        entering = [*range(rows.start, min(rows.stop, old.start)), *range(max(old.stop, rows.start), rows.stop)]
+        for sign, changed in ((-1, leaving), (1, entering)):
+            if changed:
+                np.add.at(self.df, np.concatenate([terms[i] for i in changed]), sign)
+        self.rows = rows
+        return self.df
+
+
+@dataclass(frozen=True)
+class _Clustered:
+    rows: range  # the window's rows of ``Simulation.docs``
+    batch: Batch
+    vectoriser: SparseVectoriser
+    labels: np.ndarray
 
 
 def _ticks(first: datetime, every: timedelta) -> datetime:
@@ -239,7 +316,7 @@ def simulate(settings: Settings, docs: list[Doc], embedder: CachedEmbedder) -> S
     """Stream ``docs`` (any order; sorted here by publication time) through the clustering."""
     docs = sorted(docs, key=lambda d: (d.published, d.id))
     dense = embedder.embed([d.dense_text(settings) for d in docs])
-    sim = Simulation(settings, embedder)
+    sim = Simulation(settings, dense.shape[1])
     if not docs:
         return sim
     every = timedelta(minutes=settings.recluster_every_minutes)
@@ -262,6 +339,28 @@ def simulate(settings: Settings, docs: list[Doc], embedder: CachedEmbedder) -> S
         start = end
     sim.recluster(tick)  # the next scheduled run after the last article
     return sim
+
+
+class _ModelOnDemand(Embedder):
+    """The configured model, loaded only for a text the cache does not hold: a replay of texts
+    embedded before needs the model's id (the cache's key), not the model (seconds to load)."""
+
+    def __init__(self, settings: Settings) -> None:  # (no model yet: ``Embedder.__init__`` loads it)
+        self.settings = settings
+        self.model_id = resolve_model(settings)[0]
+        self.loaded: Embedder | None = None
+
+    def _embedder(self) -> Embedder:
+        if self.loaded is None:
+            self.loaded = Embedder(self.settings)  # (its model id is the one resolved above)
+        return self.loaded
+
+    @property
+    def dim(self) -> int:
+        return self._embedder().dim
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        return self._embedder().encode(texts)
 
 
 class _Progress:
@@ -293,7 +392,7 @@ def run_evaluation(
         from newsflow.store.database import open_store
         from newsflow.store.embeddings_repo import SqlVectorCache
 
-        embedder = CachedEmbedder(Embedder(settings), SqlVectorCache(open_store(settings)))
+        embedder = CachedEmbedder(_ModelOnDemand(settings), SqlVectorCache(open_store(settings)))
     sim = simulate(settings, [d for d, _ in parsed], embedder)
     topics = sim.final_topics()
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -88,12 +88,17 @@ def _hasher(n_features: int) -> SparseVectoriser:
     return SparseVectoriser(n_features)
 
 
+def unit_centroid(dense: np.ndarray) -> np.ndarray:
+    """The unit-length mean of a topic's dense rows (its summary's centroid)."""
+    centroid = dense.mean(axis=0)
+    norm = float(np.linalg.norm(centroid))
+    return (centroid / norm if norm > 0 else centroid).astype(np.float32)
+
+
 def summarise(docs: Sequence[Doc], dense: np.ndarray, vectoriser: SparseVectoriser, settings: Settings) -> TopicSummary:
     """Label, keywords, representative headline and centroid of one topic's members (row-aligned)."""
     words = keywords(docs, vectoriser, settings, settings.topic_keywords)
-    centroid = dense.mean(axis=0)
-    norm = float(np.linalg.norm(centroid))
-    centroid = (centroid / norm if norm > 0 else centroid).astype(np.float32)
+    centroid = unit_centroid(dense)
     closeness = dense @ centroid
     # Ties (identical syndicated copies) resolve to the earliest, then the smallest id: stable output.
     order = sorted(range(len(docs)), key=lambda i: (-round(float(closeness[i]), 5), docs[i].published, docs[i].id))
@@ -117,6 +122,11 @@ def summarise_all(
             idx = list(rows)
             out[topic_id] = summarise([window.docs[i] for i in idx], window.dense[idx], vectoriser, settings)
     return out
+
+
+def centroids_all(window: Batch, rows_of: Mapping[int, Sequence[int]]) -> dict[int, np.ndarray]:
+    """Only the centroids of ``summarise_all``'s summaries (the same values), without the labels."""
+    return {topic_id: unit_centroid(window.dense[list(rows)]) for topic_id, rows in rows_of.items() if rows}
 
 
 @dataclass(frozen=True)

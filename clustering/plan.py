@@ -3,6 +3,9 @@
 ``plan_recluster`` is pure (a ``Window``, ``now`` and settings in; a ``ReclusterPlan`` out). The
 store edge (``jobs.recluster_now``) and the evaluation (``evaluate.py``) apply the same plan, one to
 the database, the other to memory — which is what makes the evaluation measure the real system.
+The evaluation also hands back the clustering of a window it clustered before (``labels``: the
+clustering is deterministic, so this only saves work) and asks for centroids without the rest of
+the summaries (``summarise=False``): it keeps memberships, not labels.
 
 Articles the re-clustering leaves unassigned keep their topic when that topic has no successor
 (its story did not re-form as a cluster, but nothing else claims it either); articles of a topic
@@ -14,12 +17,12 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
 
-from clustering.labels import summarise_all
+from clustering.labels import centroids_all, summarise_all
 from clustering.recluster import cluster_window
 from clustering.reconcile import ClusterInfo, Reconciliation, reconcile
 from clustering.threads import blas_threads, window_threads
@@ -37,11 +40,13 @@ class ReclusterPlan:
     changed: dict[str, int]  # window articles whose topic is new or different
     removed: list[str]  # window articles that no longer have a topic
     reconciliation: Reconciliation
-    summaries: dict[int, TopicSummary]
+    summaries: dict[int, TopicSummary]  # empty unless summarised
     events: list[LineageEvent]
     touched: set[int]  # topics whose statistics must be recomputed
     clusters: int
     window_size: int = 0
+    labels: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # each window row's cluster
+    centroids: dict[int, np.ndarray] = field(default_factory=dict)  # each topic's (the summaries' centroids)
 
     @property
     def unassigned(self) -> int:
@@ -85,14 +90,28 @@ def _final_memberships(window: Window, labels: np.ndarray, rec: Reconciliation) 
     return final
 
 
-def plan_recluster(window: Window, now: datetime, settings: Settings, next_topic_id: int) -> ReclusterPlan:
-    """Re-cluster ``window`` and say what changes (see the module docstring)."""
+def plan_recluster(
+    window: Window, now: datetime, settings: Settings, next_topic_id: int, *,
+    labels: np.ndarray | None = None, summarise: bool = True,
+) -> ReclusterPlan:  # fmt: skip
+    """Re-cluster ``window`` and say what changes (see the module docstring).
+
+    ``labels``: ``cluster_window``'s answer for this very batch, if the caller has it (a plan's
+    ``labels``), instead of clustering again. ``summarise=False``: only the topics' centroids, no
+    summaries (and lineage events without labels).
+    """
     with blas_threads(window_threads(len(window.batch))):
-        return _plan(window, now, settings, next_topic_id)
+        return _plan(window, now, settings, next_topic_id, labels, summarise)
 
 
-def _plan(window: Window, now: datetime, settings: Settings, next_topic_id: int) -> ReclusterPlan:
-    labels = cluster_window(window.batch, settings)
+def _plan(
+    window: Window, now: datetime, settings: Settings, next_topic_id: int, labels: np.ndarray | None,
+    summarise: bool,
+) -> ReclusterPlan:  # fmt: skip
+    if labels is None:
+        labels = cluster_window(window.batch, settings)
+    elif len(labels) != len(window.batch):
+        raise ValueError(f"{len(labels)} labels for a window of {len(window.batch)} articles")
     clusters = _clusters(window, labels)
     rec = reconcile(clusters, window.memberships, window.topics, now, settings, next_topic_id)
     final = _final_memberships(window, labels, rec)
@@ -102,14 +121,19 @@ def _plan(window: Window, now: datetime, settings: Settings, next_topic_id: int)
     index = {d.id: i for i, d in enumerate(window.batch.docs)}
     for article_id, topic_id in final.items():
         rows_of[topic_id].append(index[article_id])
-    summaries = summarise_all(window.batch, rows_of, window.vectoriser, settings)
+    if summarise:
+        summaries = summarise_all(window.batch, rows_of, window.vectoriser, settings)
+        centroids = {t: s.centroid for t, s in summaries.items() if s.centroid is not None}
+    else:
+        summaries, centroids = {}, centroids_all(window.batch, rows_of)
     events = [
         dataclasses.replace(e, label=summaries[e.topic_id].label) if e.topic_id in summaries else e for e in rec.events
     ]
     touched = set(final.values()) | set(window.memberships.values()) | set(rec.status) | set(rec.merged_into.values())
     plan = ReclusterPlan(
         now=now, memberships=final, changed=changed, removed=removed, reconciliation=rec, summaries=summaries,
-        events=events, touched=touched, clusters=len(clusters), window_size=len(window.batch),
+        events=events, touched=touched, clusters=len(clusters), window_size=len(window.batch), labels=labels,
+        centroids=centroids,
     )  # fmt: skip
     log.debug(
         "re-clustering plan: %d clusters, %d changed, %d removed, events %s",

@@ -78,10 +78,20 @@ def pool_room(window_unassigned: int, settings: Settings) -> int:
     return max(settings.seed_pool_size - window_unassigned, 0)
 
 
-def represent_window(docs: Sequence[Doc], dense: np.ndarray, settings: Settings) -> tuple[Batch, SparseVectoriser]:
-    """Representation of the window's docs, with frequencies counted over the window."""
+def represent_window(
+    docs: Sequence[Doc], dense: np.ndarray, settings: Settings, df: np.ndarray | None = None
+) -> tuple[Batch, SparseVectoriser]:
+    """Representation of the window's docs, with frequencies counted over the window.
+
+    ``df``: those document frequencies, when the caller keeps them as the window slides (the
+    evaluation: counting them afresh is most of the cost of a small window), instead of counting here.
+    """
     vectoriser = SparseVectoriser(settings.sparse_features)
-    return represent(docs, dense, vectoriser, settings, observe=True), vectoriser
+    if df is None:
+        return represent(docs, dense, vectoriser, settings, observe=True), vectoriser
+    vectoriser.df[:] = df
+    vectoriser.n_docs = len(docs)
+    return represent(docs, dense, vectoriser, settings, observe=False), vectoriser
 
 
 def build_clusterer(window: Window, settings: Settings, next_topic_id: int, dim: int) -> OnlineClusterer:

@@ -10,13 +10,19 @@ from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
+import numpy as np
 import pytest
 
-from clustering.embed import CachedEmbedder, Embedder, MemoryCache
+import clustering.evaluate as evaluate
+import clustering.plan as plan
+from clustering.embed import CachedEmbedder, Embedder, MemoryCache, text_key
 from clustering.eval_data import url_date, write_eval_inputs
-from clustering.evaluate import Simulation, run_evaluation
+from clustering.evaluate import Simulation, _ModelOnDemand, run_evaluation, simulate
 from clustering.metrics import load_gold, load_pred, score
+from clustering.represent import Doc
+from clustering.topics import TopicMeta, TopicStatus
 from newsflow.settings import Settings
 from tests.conftest import REPO_ROOT
 from tests.unit.clustering.stories import STORIES, T0
@@ -121,6 +127,59 @@ def test_a_stream_with_quiet_days_skips_only_runs_that_would_see_the_same_window
     assert skipping.scores == every.scores and every.scores["bcubed_f1"] >= 0.9
     span_ticks = (2 * 7 * 24 + 5 * 4) * 60 // settings.recluster_every_minutes
     assert every.reclusterings >= span_ticks and skipping.reclusterings < every.reclusterings / 20
+
+
+def topic_state(topics: dict[int, TopicMeta]) -> dict[int, tuple[Any, ...]]:
+    return {
+        t: (m.status, m.first_seen, m.last_seen, m.article_count, m.last_event_count,
+            None if m.centroid is None else m.centroid.tobytes())
+        for t, m in topics.items()
+    }  # fmt: skip
+
+
+def test_the_replay_skips_only_work_whose_result_it_already_has(
+    settings: Settings, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Runs that see the window of the run before take its clustering, the online state is built only
+    for a batch, topics get centroids without summaries, the window's frequencies slide along: the
+    state at the end is bit for bit that of doing all of it at every run, as the worker and the job do."""
+    rng = random.Random(7)
+    docs = [
+        Doc(f"{story}-{k}", title, "", T0 + timedelta(hours=30 * j + 14 * k + rng.uniform(0, 6)), language="en")
+        for j, (story, titles) in enumerate(STORIES.items())
+        for k, title in enumerate(titles)
+    ]  # fmt: skip
+    docs.append(Doc("late", STORIES["unicredit"][0], "", T0 + timedelta(days=12)))  # from topic memory
+    calls: Counter[str] = Counter()
+    for module, name in ((plan, "cluster_window"), (evaluate, "build_clusterer"), (evaluate, "represent_window")):
+        real = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *a, _f=real, _n=name, **k: (calls.update([_n]), _f(*a, **k))[1])
+    cached = CachedEmbedder(embedder, MemoryCache())
+    fast = simulate(settings, docs, cached)
+    shortcuts, calls = calls, Counter()
+    monkeypatch.setattr(Simulation, "reuse", False)
+    full = simulate(settings, docs, cached)
+    assert fast.reclusterings == full.reclusterings > 50
+    assert fast.final_topics() == full.final_topics() and fast.memberships == full.memberships
+    assert topic_state(fast.topics) == topic_state(full.topics)
+    assert np.array_equal(fast.vectoriser.df, full.vectoriser.df) and fast.vectoriser.n_docs == full.vectoriser.n_docs
+    statuses = Counter(m.status for m in full.topics.values())
+    assert len(set(full.final_topics().values())) >= 3 and statuses[TopicStatus.FADED] >= 1
+    assert calls["cluster_window"] == calls["build_clusterer"] == full.reclusterings
+    assert shortcuts["cluster_window"] == shortcuts["represent_window"] < full.reclusterings / 2
+    assert shortcuts["build_clusterer"] < full.reclusterings / 4
+
+
+def test_a_replay_of_embedded_texts_never_loads_the_model(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = ["Flappy Bird could return", "SAC Capital renames itself"]
+    lazy = _ModelOnDemand(settings)
+    cache = MemoryCache()
+    vectors = np.eye(2, 4, dtype=np.float32)
+    cache.put_many(lazy.model_id, {text_key(t): v for t, v in zip(texts, vectors, strict=True)})
+    monkeypatch.setattr(evaluate, "Embedder", lambda *_: pytest.fail("the model was loaded"))
+    assert np.array_equal(CachedEmbedder(lazy, cache).embed(texts), vectors) and lazy.loaded is None
+    with pytest.raises(pytest.fail.Exception):
+        CachedEmbedder(lazy, cache).embed(["A text the cache does not hold"])
 
 
 def test_dated_wikinews_sets_keep_the_publication_day_their_urls_carry(tmp_path: Path) -> None:
