@@ -184,9 +184,9 @@ def _prune_cores_by_model(
     return np.where(kept, out, -1)
 
 
-def _model(settings: Settings) -> SameStoryModel | None:
-    """The same-story model for the re-clustering's decisions (None: its similarity cuts)."""
-    return from_settings(settings) if settings.same_story_recluster else None
+def _model(settings: Settings, *decides: str) -> SameStoryModel | None:
+    """The same-story model if ``settings.same_story_recluster`` is one of ``decides`` (None: the cuts)."""
+    return from_settings(settings) if settings.same_story_recluster in decides else None
 
 
 def model_score(model: SameStoryModel) -> PairScore:
@@ -224,9 +224,8 @@ def link_groups(batch: Batch, labels: np.ndarray, settings: Settings, graph: Knn
     if len(labels) == 0:
         return labels.copy()
     graph = graph if graph is not None else neighbour_graph(batch, settings)
-    model = _model(settings)
-    if model is not None:
-        groups = prune_cores(batch, labels, settings.core_probability, settings.core_probability, model=model)
+    if (pruner := _model(settings, "cores", "all")) is not None:
+        groups = prune_cores(batch, labels, settings.core_probability, settings.core_probability, model=pruner)
     else:
         groups = prune_cores(
             batch, labels, settings.recluster_core_min_similarity, settings.recluster_core_min_similarity_long
@@ -237,7 +236,7 @@ def link_groups(batch: Batch, labels: np.ndarray, settings: Settings, graph: Knn
     m = int(groups.max()) + 1
     i, j, _ = graph.edges()
     sums = ClusterSums.of(batch, groups, m)
-    if model is not None:  # probabilities: a single article joins at one, two groups merge at the other
+    if (model := _model(settings, "all")) is not None:  # singles join at one probability, groups at another
         score = with_group_margin(model_score(model), settings.merge_probability - settings.join_probability)
         into = agglomerate(
             sums, groups[i], groups[j], score, settings.join_probability, prune=False, max_rounds=_MAX_LINK_ROUNDS
@@ -286,8 +285,7 @@ def merge_stories(batch: Batch, labels: np.ndarray, settings: Settings, graph: K
         both = (ci >= 0) & (cj >= 0)
         both[both] = is_big[ci[both]] & is_big[cj[both]]
         a, b = np.concatenate([a, ci[both]]), np.concatenate([b, cj[both]])
-    model = _model(settings)
-    if model is not None:
+    if (model := _model(settings, "all")) is not None:
         score, cut = model_score(model), settings.merge_probability
     else:
         score = with_length_threshold(

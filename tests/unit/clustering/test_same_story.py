@@ -165,7 +165,7 @@ def test_the_re_clustering_links_and_prunes_by_probability(monkeypatch: pytest.M
     from clustering.recluster import link_groups
 
     settings = Settings(
-        sparse_features=2**12, same_story_recluster=True, join_probability=0.5, merge_probability=0.9,
+        sparse_features=2**12, same_story_recluster="all", join_probability=0.5, merge_probability=0.9,
         core_probability=0.5,
     )
     monkeypatch.setattr("clustering.recluster.from_settings", lambda _settings: dense_only_model(cut_at=0.8))
@@ -181,5 +181,37 @@ def test_the_re_clustering_links_and_prunes_by_probability(monkeypatch: pytest.M
     assert linked[7] == -1  # the stranger is pruned from its core and joins nothing
     assert linked[8] == -1  # cosine 0.74 to story a: P ≈ 0.1, it waits
     # The similarity cuts (re-clustering without the model) link that loose article: the model decided.
-    legacy = link_groups(batch, cores, settings.model_copy(update={"same_story_recluster": False}))
+    legacy = link_groups(batch, cores, settings.model_copy(update={"same_story_recluster": "off"}))
     assert legacy[8] == legacy[0] >= 0
+
+
+def test_by_default_the_model_prunes_cores_and_the_cuts_link(monkeypatch: pytest.MonkeyPatch) -> None:
+    from clustering import recluster
+    from clustering.recluster import link_groups, prune_cores
+
+    settings = Settings(sparse_features=2**12)
+    assert settings.same_story_recluster == "cores"
+    model = dense_only_model(cut_at=0.8)
+    a = [toy_unit(1.0, 0.05 * k) for k in range(3)]
+    bridge = toy_unit(1.0, 1.0)  # cosine 0.71 to the core it sits in: the similarity cut keeps it, P ≈ 0.01
+    batch = _batch([*a, bridge], [0.0] * 4, settings)
+    cores = np.array([0, 0, 0, 0])
+    by_model = prune_cores(batch, cores, 0.5, 0.5, model=model)
+    by_cut = prune_cores(batch, cores, settings.recluster_core_min_similarity, settings.recluster_core_min_similarity)
+    assert by_model.tolist() == [0, 0, 0, -1] and by_cut.tolist() == [0, 0, 0, 0]
+    # link_groups asks the model about the cores, and links with the similarity cuts (not the model's score).
+    asked: list[int] = []
+    real_prune = recluster.prune_cores
+
+    def spy(*args: object, **kwargs: object) -> np.ndarray:
+        asked.append(1 if kwargs.get("model") is model else 0)
+        return real_prune(*args, **kwargs)  # type: ignore[arg-type]
+
+    def no_score(_model: SameStoryModel) -> None:
+        raise AssertionError("the linkage must keep its similarity cuts in 'cores' mode")
+
+    monkeypatch.setattr("clustering.recluster.from_settings", lambda _settings: model)
+    monkeypatch.setattr(recluster, "prune_cores", spy)
+    monkeypatch.setattr(recluster, "model_score", no_score)
+    link_groups(batch, cores, settings)
+    assert asked == [1]
