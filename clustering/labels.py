@@ -44,16 +44,20 @@ def keywords(docs: Sequence[Doc], vectoriser: SparseVectoriser, settings: Settin
     need_spread = 2 if len(docs) >= 3 else 1
     scored = [(spread[t] >= need_spread, tf[t] / total * idf[k], t) for k, t in enumerate(terms)]
     scored.sort(key=lambda item: (not item[0], -item[1], item[2]))
-    return [_shown(t, docs, settings) for _, _, t in scored[:top]]
+    return _as_written([t for _, _, t in scored[:top]], docs, settings)
 
 
-def _shown(term: str, docs: Sequence[Doc], settings: Settings) -> str:
-    """A term as the members write it most often (a German stem such as "verhandl" is never shown)."""
-    seen: Counter[str] = Counter()
+def _as_written(terms: list[str], docs: Sequence[Doc], settings: Settings) -> list[str]:
+    """Each term as the members write it most often (a German stem such as "verhandl" is never shown);
+    one pass over the members for all terms."""
+    wanted = set(terms)
+    seen: dict[str, Counter[str]] = {t: Counter() for t in terms}
     for d in docs:
         text = d.sparse_text(settings)
-        seen.update(word for t, word in surface_words(text, d.language or detect_language(text)) if t == term)
-    return min(seen, key=lambda w: (-seen[w], w)) if seen else term
+        for term, word in surface_words(text, d.language or detect_language(text)):
+            if term in wanted:
+                seen[term][word] += 1
+    return [min(seen[t], key=lambda w: (-seen[t][w], w)) if seen[t] else t for t in terms]
 
 
 def entities(docs: Sequence[Doc], vectoriser: SparseVectoriser, settings: Settings, top: int) -> list[str]:
