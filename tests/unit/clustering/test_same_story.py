@@ -215,3 +215,22 @@ def test_by_default_the_model_prunes_cores_and_the_cuts_link(monkeypatch: pytest
     monkeypatch.setattr(recluster, "model_score", no_score)
     link_groups(batch, cores, settings)
     assert asked == [1]
+
+
+def test_story_merge_adds_the_models_merges_to_the_cuts(monkeypatch: pytest.MonkeyPatch) -> None:
+    from clustering.recluster import merge_stories
+
+    settings = Settings(sparse_features=2**12, story_min_size=3, merge_probability=0.7, dense_weight=1.0,
+                        sparse_weight=0.0, time_decay_hours=0.0, story_merge_threshold=0.98)  # fmt: skip
+    a = [toy_unit(1.0, 0.05 * k) for k in range(3)]
+    a2 = [toy_unit(1.0, 0.3 + 0.05 * k) for k in range(3)]  # centroid cosine ≈ 0.96 to a: under the cut
+    b = [toy_unit(0.05 * k, 1.0) for k in range(3)]
+    batch = _batch([*a, *a2, *b], [0.0] * 9, settings)
+    labels = np.array([0, 0, 0, 1, 1, 1, 2, 2, 2])
+    monkeypatch.setattr("clustering.recluster.from_settings", lambda _settings: dense_only_model(cut_at=0.9))
+    off = merge_stories(batch, labels, settings.model_copy(update={"same_story_recluster": "off"}))
+    assert len(set(off.tolist())) == 3  # the cut alone keeps the two halves of story a apart
+    merged = merge_stories(batch, labels, settings)  # default "cores": the cuts, then the model
+    assert merged[0] == merged[3] != merged[6]  # P(a, a2) ≈ 0.9 ≥ 0.7 joins them; b stays apart
+    strict = merge_stories(batch, labels, settings.model_copy(update={"merge_probability": 0.99}))
+    assert len(set(strict.tolist())) == 3

@@ -125,3 +125,14 @@ def test_full_text_clusters_merge_at_their_own_story_threshold() -> None:
     got = shifted(sums, np.array([0, 2, 0]), np.array([1, 3, 2]))
     assert (got >= 0.45).tolist() == [False, True, False]
     np.testing.assert_allclose(got, [0.42, 0.47, 0.445])
+
+
+def test_german_compounds_share_their_parts() -> None:
+    from clustering.text import compound_parts
+
+    assert compound_parts("Rohstoffabkommen") == ("rohstoff", "abkommen")
+    assert compound_parts("Rohstoff-Deal") == ("rohstoff", "deal")
+    assert compound_parts("Gespräch") == () and compound_parts("Gesprächen") == ()  # inflection is not a compound
+    deal, treaty = set(tokens("Einigung beim Rohstoffdeal", "de")), set(tokens("Das Rohstoffabkommen steht", "de"))
+    assert "rohstoff" in deal & treaty  # two compounds for one thing share a term
+    assert "rohstoff" not in set(tokens("The raw materials deal", "en"))  # English is not split
