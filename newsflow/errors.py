@@ -42,6 +42,15 @@ class StoreUnavailableError(NewsflowError):
     """The database cannot be reached."""
 
 
+class StoreNotFoundError(StoreUnavailableError):
+    """A read found no store where the settings point (read commands never create one)."""
+
+
+# --- bad input on the command line ---
+class InvalidTimeError(NewsflowError):
+    """A time option is neither ISO-8601 nor a relative form such as 24h, 2d or yesterday."""
+
+
 # --- bad data ---
 class RecordError(NewsflowError):
     """A Kafka message does not match its contract (not JSON, wrong schema/version, invalid field)."""

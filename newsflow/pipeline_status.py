@@ -1,10 +1,11 @@
 """One summary of the pipeline for operators (``newsflow status``).
 
-Six sections — consumer lag, feeds failing, last ingest, last re-clustering, alerts firing,
-dead letters — each read independently: a service that is down turns its sections into one
-named error line (``BrokerUnavailableError: ...``) and the rest is still shown. Only an
-unreachable store makes the whole status "failed" (the CLI's exit status 1), since the store
-is what every other part of newsflow writes to.
+Seven sections — the store in use, consumer lag, feeds failing and paused, last ingest, last
+re-clustering, alerts firing, dead letters — each read independently: a service that is down turns
+its sections into one named error line (``BrokerUnavailableError: ...``) and the rest is still
+shown. Only an unreachable (or missing: ``StoreNotFoundError``, status never creates one) store
+makes the whole status "failed" (the CLI's exit status 1), since the store is what every other part
+of newsflow writes to.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, or_, select
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from newsflow.consumer_lag import consumer_lag
@@ -25,13 +25,13 @@ from newsflow.errors import NewsflowError, StoreUnavailableError
 from newsflow.kafka_io import topic_names
 from newsflow.settings import Settings
 from newsflow.store import schema
-from newsflow.store.database import open_store
+from newsflow.store.database import open_store, safe_store_url, store_origin
 
 log = logging.getLogger(__name__)
 RECLUSTER_JOB = "recluster"  # clustering.persist.RECLUSTER_JOB (not imported: keeps numpy out of the CLI)
 INGEST_JOB = "ingest"
 TOP_ALERTS = 5
-SECTIONS = ("consumer_lag", "feeds_failing", "last_ingest", "last_recluster", "alerts_firing", "dead_letters")
+SECTIONS = ("store", "consumer_lag", "feeds_failing", "last_ingest", "last_recluster", "alerts_firing", "dead_letters")
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class PipelineStatus:
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"store_ok": self.store_ok}
         for s in self.sections:
-            out[s.name] = s.value if s.error is None else {"error": s.error}
+            out[s.name] = s.value if s.error is None else {**(s.value or {}), "error": s.error}
         return out
 
 
@@ -77,12 +77,14 @@ def _read(name: str, read: Callable[[], dict[str, Any]]) -> Section:
 
 
 def feeds_failing(conn: Connection) -> dict[str, Any]:
+    """Feeds failing (enabled, with a failure streak) and paused ones, counted apart; failing first."""
     fh, feeds = schema.feed_health, schema.feeds
+    failures = func.coalesce(fh.c.consecutive_failures, 0)
     query = (
         select(feeds.c.name, feeds.c.enabled, fh.c.consecutive_failures, fh.c.last_error, fh.c.last_error_at)
         .select_from(feeds.outerjoin(fh, fh.c.feed_name == feeds.c.name))
         .where(or_(fh.c.consecutive_failures > 0, feeds.c.enabled.is_(False)))
-        .order_by(fh.c.consecutive_failures.desc(), feeds.c.name)
+        .order_by(feeds.c.enabled.desc(), failures.desc(), feeds.c.name)
     )
     rows = [
         {"feed": r.name, "paused": not r.enabled, "consecutive_failures": r.consecutive_failures or 0,
@@ -90,7 +92,9 @@ def feeds_failing(conn: Connection) -> dict[str, Any]:
         for r in conn.execute(query)
     ]  # fmt: skip
     total = conn.execute(select(func.count()).select_from(feeds)).scalar_one()
-    return {"count": len(rows), "paused": sum(1 for r in rows if r["paused"]), "feeds_total": total, "feeds": rows}
+    paused = sum(1 for r in rows if r["paused"])
+    # count: failing feeds that are still polled; a paused feed is counted once, as paused
+    return {"count": len(rows) - paused, "paused": paused, "feeds_total": total, "feeds": rows}
 
 
 def last_ingest(conn: Connection) -> dict[str, Any]:
@@ -170,25 +174,27 @@ def dead_letters(settings: Settings) -> dict[str, Any]:
 
 def open_status_store(settings: Settings) -> Engine:
     """The store without migrating it (status must not change anything), or ``StoreUnavailableError``."""
-    return open_store(settings, run_migrations=False)
+    return open_store(settings, run_migrations=False, create=False)
 
 
 def collect_status(settings: Settings, open_engine: Callable[[Settings], Engine] = open_status_store) -> PipelineStatus:
     status = PipelineStatus()
     lag = _read("consumer_lag", lambda: consumer_lag(settings).as_dict())
     dead = _read("dead_letters", lambda: dead_letters(settings))
+    where = {"url": safe_store_url(settings), "origin": store_origin(settings)}
     try:
         engine = open_engine(settings)
     except (StoreUnavailableError, SQLAlchemyError) as exc:
-        safe = make_url(settings.database_url).render_as_string(hide_password=True)
-        error = _named(exc) if isinstance(exc, StoreUnavailableError) else f"StoreUnavailableError: {safe}"
+        error = _named(exc) if isinstance(exc, StoreUnavailableError) else f"StoreUnavailableError: {where['url']}"
         status.store_ok = False
+        used = Section("store", where, error=error)
         store = [Section(name, error=error) for name in STORE_SECTIONS]
     else:
+        used = Section("store", where)
         try:
             store = _store_sections(engine)
         finally:
             engine.dispose()
-    by_name = {s.name: s for s in [lag, dead, *store]}
+    by_name = {s.name: s for s in [used, lag, dead, *store]}
     status.sections = [by_name[n] for n in SECTIONS]
     return status

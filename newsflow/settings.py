@@ -7,18 +7,47 @@ environment themselves, so tests construct ``Settings(...)`` directly.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, PrivateAttr, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+STATE_DIR_NAME = ".newsflow"
+# How the state directory was chosen (Settings.state_dir_origin), in the order they are tried.
+STATE_DIR_ORIGINS = {
+    "setting": "set by NEWSFLOW_STATE_DIR (environment or .env)",
+    "found": "the nearest .newsflow folder in or above the current folder",
+    "user": "the per-user data folder: no .newsflow folder in or above the current folder",
+}
+
+
+def user_state_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """``$XDG_DATA_HOME/newsflow``, else ``~/.local/share/newsflow``."""
+    data_home = (os.environ if environ is None else environ).get("XDG_DATA_HOME", "")
+    root = Path(data_home) if data_home and Path(data_home).is_absolute() else Path.home() / ".local" / "share"
+    return root / "newsflow"
+
+
+def find_state_dir(cwd: Path | None = None, environ: Mapping[str, str] | None = None) -> Path:
+    """The nearest ``.newsflow`` folder in or above ``cwd``; else the per-user data folder (nothing is created)."""
+    start = (cwd or Path.cwd()).absolute()
+    for folder in (start, *start.parents):
+        candidate = folder / STATE_DIR_NAME
+        if candidate.is_dir():
+            return candidate
+    return user_state_dir(environ)
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NEWSFLOW_", env_file=".env", extra="ignore")
 
     # --- where local state lives (Kafka log dirs, PostgreSQL cluster, Airflow home, SQLite file) ---
-    state_dir: Path = Field(default_factory=lambda: Path.cwd() / ".newsflow")
+    # NEWSFLOW_STATE_DIR; else the nearest .newsflow folder upwards; else the per-user data folder.
+    state_dir: Path = Field(default_factory=find_state_dir)
+    _state_dir_origin: str = PrivateAttr(default="setting")
 
     # --- Kafka ---
     kafka_bootstrap_servers: str = "127.0.0.1:19092"
@@ -181,12 +210,24 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _fill_derived_paths(self) -> Settings:
+        if "state_dir" not in self.model_fields_set:  # from find_state_dir
+            self._state_dir_origin = "found" if self.state_dir.name == STATE_DIR_NAME else "user"
         self.state_dir = self.state_dir.expanduser().resolve()
         if not self.database_url:
-            self.database_url = f"sqlite:///{self.state_dir / 'newsflow.db'}"
+            self.database_url = self.default_database_url
         if self.airflow_home is None:
             self.airflow_home = self.state_dir / "airflow"
         return self
+
+    @property
+    def default_database_url(self) -> str:
+        """The SQLite store inside the state directory (what an empty NEWSFLOW_DATABASE_URL means)."""
+        return f"sqlite:///{self.state_dir / 'newsflow.db'}"
+
+    @property
+    def state_dir_origin(self) -> str:
+        """Why this state directory: an explicit setting, the nearest ``.newsflow`` or the per-user folder."""
+        return STATE_DIR_ORIGINS[self._state_dir_origin]
 
     @property
     def resolved_airflow_home(self) -> Path:

@@ -76,7 +76,7 @@ def create_app(settings: Settings) -> FastAPI:
         description="Topics, search, growth alerts and silences over the newsflow store.",
     )
     app.state.settings = settings
-    app.state.engine = open_store(settings)
+    app.state.engine = open_store(settings, create=False)  # StoreNotFoundError: the API never creates a store
     app.state.centroid_index = CentroidIndex()
     app.state.query_encoder = LazyEncoder(settings)
     _install_error_handlers(app)

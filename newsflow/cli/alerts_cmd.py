@@ -62,6 +62,15 @@ def _writing(settings: Settings) -> Iterator[Connection]:
         yield conn
 
 
+@contextmanager
+def _reading(settings: Settings) -> Iterator[Connection]:
+    """The existing store (``StoreNotFoundError`` when there is none: a read never creates one)."""
+    from newsflow.store.database import open_store
+
+    with open_store(settings, create=False).connect() as conn:
+        yield conn
+
+
 def _print(rows: Sequence[dict[str, Any]], columns: list[str], fmt: OutputFormat, title: str) -> None:
     if fmt is OutputFormat.JSON:
         sys.stdout.write(json.dumps(list(rows), indent=2, default=str) + "\n")
@@ -95,7 +104,7 @@ def _cell(column: str, value: Any) -> str:
 
 @alerts_app.command("evaluate")
 def evaluate(
-    now: str | None = typer.Option(None, "--now", help="Evaluate as of this ISO-8601 time (default: now)."),
+    now: str | None = typer.Option(None, "--now", help="As of: ISO-8601 with a zone, or 2h, 1d, yesterday."),
 ) -> None:
     """Measure topic growth, fire / repeat / resolve alerts and notify the sinks (what the DAG runs)."""
     from newsflow.alerts.evaluate import evaluate_alerts
@@ -115,7 +124,7 @@ def list_alerts(
     """Stored alerts, newest first."""
     from newsflow.store import alerts_repo
 
-    with _writing(_settings()) as conn:
+    with _reading(_settings()) as conn:
         found, total = alerts_repo.list_alerts(conn, status.value, topic, limit)
     rows = [alerts_repo.alert_as_dict(a) for a in found]
     _print(rows, ALERT_COLUMNS, fmt, f"alerts ({status.value}): {len(rows)} of {total}")
@@ -128,7 +137,7 @@ def silence_add(
     rule: str | None = typer.Option(None, "--rule", help="Match alerts of this rule."),
     label_contains: str | None = typer.Option(None, "--label-contains", help="Match topics whose label has this text."),
     duration: str | None = typer.Option(None, "--duration", help="How long, e.g. 30m, 2h, 1d."),
-    until: str | None = typer.Option(None, "--until", help="Until this ISO-8601 time (instead of --duration)."),
+    until: str | None = typer.Option(None, "--until", help="Until this ISO-8601 time, with a zone."),
     by: str = typer.Option("", "--by", help="Who creates it."),
 ) -> None:
     """Create a silence (at least one matcher; --duration or --until)."""
@@ -140,7 +149,7 @@ def silence_add(
         comment=comment,
         created_by=by,
         duration=parse_duration(duration) if duration is not None else None,
-        ends_at=parse_time(until, what="--until", error=SilenceError) if until is not None else None,
+        ends_at=parse_time(until, what="--until", error=SilenceError, relative=False) if until is not None else None,
     )
     silence = new_silence(request, datetime.now(UTC))
     with _writing(_settings()) as conn:
@@ -156,7 +165,7 @@ def silence_list(
     """Silences not ended or expired (with --all: every one)."""
     from newsflow.store import alerts_repo
 
-    with _writing(_settings()) as conn:
+    with _reading(_settings()) as conn:
         found, total = alerts_repo.list_silences(conn, datetime.now(UTC), active_only=not all_, limit=1000)
     rows = [alerts_repo.silence_as_dict(s) for s in found]
     _print(rows, SILENCE_COLUMNS, fmt, f"silences: {len(rows)} of {total}")

@@ -37,7 +37,7 @@ def worker(
 
 
 def recluster(
-    now: str | None = typer.Option(None, "--now", help="Re-cluster as of this ISO-8601 time (default: now)."),
+    now: str | None = typer.Option(None, "--now", help="As of: ISO-8601 with a zone, or 2h, 1d, yesterday."),
 ) -> None:
     """Re-cluster the recent window with HDBSCAN, reconcile topic ids, record and publish lineage events."""
     from clustering.jobs import recluster_now

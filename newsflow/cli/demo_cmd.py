@@ -2,7 +2,8 @@
 
 Sample feeds served on 127.0.0.1 → the Airflow DAG ``ingest_feeds`` (``airflow dags test``) →
 Kafka ``news.articles`` → the clustering worker → re-clustering → a table of topics. Each step
-uses the same code as production; only the feeds are local.
+uses the same code as production; only the feeds are local. The feeds carry live times (the newest
+item is published "now"); the German sample (default) ends with where the seed's story lines went.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ import os
 import subprocess
 import sys
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -21,11 +23,18 @@ from rich.console import Console
 from newsflow.errors import NewsflowError
 from newsflow.settings import Settings
 
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from ingest.feeds import FeedSpec
+    from newsflow.samplefeeds import Sample
+
 log = logging.getLogger(__name__)
 console = Console()
 
 
 SEED_FEED = "welt.de"  # the sample feed holding the seed article (newsflow.samplefeeds)
+DEFAULT_FEEDS: dict[str, int | None] = {"de": None, "en": 15}  # outlets served by default (None: all)
 
 
 class DemoStepError(NewsflowError):
@@ -76,8 +85,45 @@ def _seed_article_line(settings: Settings) -> str:
     return f"seed article in the store: “{row.title}” → {where}"
 
 
+def _store_placements(settings: Settings) -> tuple[dict[str, int | None], dict[int, str]]:
+    """(article URL -> topic id or None, topic id -> label) for every stored article."""
+    from sqlalchemy import select
+
+    from newsflow.store import schema
+    from newsflow.store.database import open_store
+
+    articles, memberships, topics = schema.articles, schema.topic_memberships, schema.topics
+    query = select(articles.c.url, memberships.c.topic_id).select_from(articles.outerjoin(memberships))
+    with open_store(settings).connect() as conn:
+        placed = {row.url: row.topic_id for row in conn.execute(query)}
+        labels = {row.id: row.label for row in conn.execute(select(topics.c.id, topics.c.label))}
+    return placed, labels
+
+
+def _story_line_lines(settings: Settings) -> list[str]:
+    """The closing summary on the German sample: the seed's story lines, by gold label, as stored."""
+    from ingest.urls import canonical_url
+    from newsflow.samplefeeds import WELT_LINK, gold_stories
+    from newsflow.samplefeeds.storylines import render_story_lines, summarise_story_lines
+
+    placed, labels = _store_placements(settings)
+    gold = {canonical_url(link): story for link, story in gold_stories(sample="de").items()}
+    summary = summarise_story_lines(placed, gold, seed=canonical_url(WELT_LINK))
+    return render_story_lines(summary, labels)
+
+
+def _pause_other_sample_feeds(engine: Engine, specs: list[FeedSpec]) -> None:
+    """Feeds of an earlier demo run over the other sample point at a server that is gone: pause them."""
+    from newsflow.store.feeds_repo import list_feeds, set_enabled
+
+    wanted = {s.name for s in specs}
+    for feed in list_feeds(engine, enabled_only=True):
+        if "sample" in feed.tags and feed.name not in wanted:
+            set_enabled(engine, feed.name, False)
+
+
 def _latest_publication(settings: Settings) -> datetime | None:
-    """The sample stream is historical: re-cluster as of its newest article, not the wall clock."""
+    """Re-cluster as of the newest article: "now" for the live-timed sample feeds, also on a rerun."""
     from sqlalchemy import func, select
 
     from newsflow.store import schema
@@ -88,7 +134,7 @@ def _latest_publication(settings: Settings) -> datetime | None:
     return latest
 
 
-def run_demo(settings: Settings, feeds: int) -> None:
+def run_demo(settings: Settings, feeds: int | None, sample: Sample = "de") -> None:
     from clustering.jobs import recluster_now
     from clustering.worker import run_worker
     from newsflow.alerts.evaluate import evaluate_alerts
@@ -101,15 +147,18 @@ def run_demo(settings: Settings, feeds: int) -> None:
     started = time.monotonic()
     engine = open_store(settings)
     ensure_topics(settings)
-    with serve_sample_feeds() as server:
+    with serve_sample_feeds(sample=sample, now=datetime.now(UTC)) as server:
         specs = sample_feed_specs(server, top_n=feeds)
         register_feeds(engine, specs)
-        console.print(f"[bold]1/5[/] serving {len(specs)} sample feeds at {server.base_url}; running DAG ingest_feeds")
+        _pause_other_sample_feeds(engine, specs)
+        console.print(
+            f"[bold]1/5[/] serving {len(specs)} sample feeds ({sample}, live times) at {server.base_url};"
+            " running DAG ingest_feeds"
+        )
         _run_ingest_dag(settings)
     console.print("[bold]2/5[/] clustering worker: consuming news.articles until idle")
     report = run_worker(settings, until_idle=True, idle_timeout_s=5.0)
     console.print(f"  {report}")
-    # The sample feeds carry a fixed past date: later steps run on that clock, as `newsflow eval` does.
     sample_now = _latest_publication(settings)
     console.print("[bold]3/5[/] re-clustering the recent window (HDBSCAN)")
     console.print(f"  {recluster_now(settings, now=sample_now)}")
@@ -119,18 +168,36 @@ def run_demo(settings: Settings, feeds: int) -> None:
     console.print("[bold]5/5[/] topics")
     print_topics_table(settings, limit=25, min_size=2)
     console.print(_seed_article_line(settings))
+    if sample == "de":
+        for line in _story_line_lines(settings):
+            console.print(line, highlight=False, markup=False)
     console.print(f"demo finished in {time.monotonic() - started:.0f} s; store: {settings.database_url}")
 
 
 def register(app: typer.Typer) -> None:
     @app.command("demo")
     def demo_command(
-        feeds: int = typer.Option(15, min=1, help="How many sample outlets to serve (plus welt.de)."),
+        sample: str = typer.Option(
+            "de", "--sample", help="Sample feeds: de (German stream of early 2025) or en (UCI English headlines)."
+        ),
+        feeds: int | None = typer.Option(
+            None, min=1, help="How many sample outlets to serve (plus welt.de); default: all for de, 15 for en."
+        ),
     ) -> None:
         """Run the main job end to end on local Kafka + SQLite over the bundled sample feeds."""
         from newsflow.settings import load_settings
 
+        chosen = _sample_option(sample)
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         settings = load_settings()
         Path(settings.state_dir).mkdir(parents=True, exist_ok=True)
-        run_demo(settings, feeds)
+        run_demo(settings, feeds if feeds is not None else DEFAULT_FEEDS[chosen], chosen)
+
+
+def _sample_option(value: str) -> Sample:
+    from newsflow.samplefeeds import parse_sample
+
+    try:
+        return parse_sample(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--sample") from exc

@@ -35,11 +35,12 @@ def register(app: typer.Typer) -> None:
     app.command("metrics")(metrics)
 
 
-def _engine() -> Engine:
+def _engine(*, create: bool = True) -> Engine:
+    """The store; readers pass ``create=False`` (``StoreNotFoundError`` instead of a new empty store)."""
     from newsflow.settings import load_settings
     from newsflow.store.database import open_store
 
-    return open_store(load_settings())
+    return open_store(load_settings(), create=create)
 
 
 def _when(value: datetime | None) -> str:
@@ -94,7 +95,7 @@ def feeds_list(as_json: bool = typer.Option(False, "--json", help="One JSON obje
 
     from newsflow.store.feeds_repo import list_feeds
 
-    specs = list_feeds(_engine())
+    specs = list_feeds(_engine(create=False))
     if as_json:
         for spec in specs:
             print(json.dumps(asdict(spec)))
@@ -168,7 +169,7 @@ def feeds_export(path: Path | None = typer.Argument(None, help="Write here inste
     from ingest.opml import to_opml
     from newsflow.store.feeds_repo import list_feeds
 
-    document = to_opml(list_feeds(_engine()))
+    document = to_opml(list_feeds(_engine(create=False)))
     if path is None:
         sys.stdout.write(document.decode("utf-8"))
     else:
@@ -187,7 +188,7 @@ def feeds_health(as_json: bool = typer.Option(False, "--json", help="One JSON ob
 
     from newsflow.store.feed_health_repo import health_report
 
-    report = health_report(_engine(), datetime.now(UTC))
+    report = health_report(_engine(create=False), datetime.now(UTC))
     if as_json:
         for h in report:
             print(json.dumps(asdict(h), default=str))
@@ -226,7 +227,7 @@ def metrics(
     from newsflow.store.database import open_store
 
     settings = load_settings()
-    engine = open_store(settings)
+    engine = open_store(settings, create=False)
     extra = [ConsumerLagCollector(settings)] if lag else []
     if not serve:
         sys.stdout.write(render_metrics(engine, extra=extra))
@@ -281,16 +282,24 @@ def samplefeeds_serve(
     register: int = typer.Option(
         -1, help="Also register welt.de + the N largest sample feeds in the store (-1: register nothing)."
     ),
+    sample: str = typer.Option("de", "--sample", help="Sample feeds: de (German, default) or en (UCI English)."),
+    live: bool = typer.Option(False, "--live", help="Shift times so that the newest item is published now."),
 ) -> None:
     """Serve the sample feeds until Ctrl-C."""
-    from newsflow.samplefeeds import sample_feed_specs, serve_sample_feeds
+    from datetime import UTC, datetime
 
-    with serve_sample_feeds(host, port) as server:
+    from newsflow.samplefeeds import parse_sample, sample_feed_specs, serve_sample_feeds
+
+    try:
+        chosen = parse_sample(sample)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--sample") from exc
+    with serve_sample_feeds(host, port, sample=chosen, now=datetime.now(UTC) if live else None) as server:
         console.print(f"sample feeds at {server.base_url}/ ({len(server.feeds)} feeds; OPML at /feeds.opml)")
         if register >= 0:
             from newsflow.store.feeds_repo import register_feeds
 
-            count = register_feeds(_engine(), sample_feed_specs(server, register))
+            count = register_feeds(_engine(), sample_feed_specs(server, register, sample=chosen))
             console.print(f"registered {count} sample feeds in the store")
         try:
             while True:

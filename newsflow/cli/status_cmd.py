@@ -1,4 +1,5 @@
-"""``newsflow status``: consumer lag, failing feeds, last ingest and re-clustering, alerts, dead letters."""
+"""``newsflow status``: the store in use, consumer lag, failing and paused feeds, last ingest and
+re-clustering, alerts, dead letters. A list it cuts ends with ``… and N more``."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ if TYPE_CHECKING:
     from newsflow.pipeline_status import PipelineStatus, Section
 
 console = Console()
+FEEDS_SHOWN = 10  # feed lines under "feeds failing"; the rest are "… and N more"
 
 
 class StatusFormat(StrEnum):
@@ -29,12 +31,24 @@ def _lag_lines(value: dict[str, Any]) -> list[str]:
     return [f"consumer lag: {value['total']} ({value['group']} on {value['topic']}: {parts})"]
 
 
+def more_line(shown: int, total: int, where: str) -> list[str]:
+    """``  … and N more (where)`` when a list was cut, else nothing."""
+    return [f"  … and {total - shown} more ({where})"] if total > shown else []
+
+
+def _feed_state(feed: dict[str, Any]) -> str:
+    failures = feed["consecutive_failures"]
+    if feed["paused"]:
+        return f"paused after {failures} failures" if failures else "paused"
+    return f"{failures} failures"
+
+
 def _feeds_lines(value: dict[str, Any]) -> list[str]:
-    lines = [f"feeds failing: {value['count']} of {value['feeds_total']} ({value['paused']} paused)"]
-    for f in value["feeds"][:10]:
-        state = "paused" if f["paused"] else f"{f['consecutive_failures']} failures"
-        lines.append(f"  {f['feed']}: {state}; {f['last_error'] or '-'}")
-    return lines
+    lines = [f"feeds failing: {value['count']} of {value['feeds_total']}; paused: {value['paused']}"]
+    shown = value["feeds"][:FEEDS_SHOWN]
+    for f in shown:
+        lines.append(f"  {f['feed']}: {_feed_state(f)}; {f['last_error'] or '-'}")
+    return lines + more_line(len(shown), len(value["feeds"]), "`newsflow feeds health`")
 
 
 def _alerts_lines(value: dict[str, Any]) -> list[str]:
@@ -42,7 +56,7 @@ def _alerts_lines(value: dict[str, Any]) -> list[str]:
     for a in value["top"]:
         silenced = f" (silenced by {a['silenced_by']})" if a["silenced_by"] else ""
         lines.append(f"  topic {a['topic_id']} [{a['rule']}] since {a['fired_at']}: {a['summary']}{silenced}")
-    return lines
+    return lines + more_line(len(value["top"]), value["count"], "`newsflow alerts list`")
 
 
 def section_lines(section: Section) -> list[str]:
@@ -51,6 +65,8 @@ def section_lines(section: Section) -> list[str]:
     if section.error is not None:
         return [f"{title}: {section.error}"]
     value = section.value or {}
+    if section.name == "store":
+        return [f"store: {value['url']} ({value['origin']})"]
     if section.name == "consumer_lag":
         return _lag_lines(value)
     if section.name == "feeds_failing":
@@ -67,7 +83,15 @@ def section_lines(section: Section) -> list[str]:
 
 
 def render_status(report: PipelineStatus) -> str:
-    return "\n".join(line for s in report.sections for line in section_lines(s))
+    """One line per section (more for lists); the store's error is written out once, on its own line."""
+    store_error = next((s.error for s in report.sections if s.name == "store"), None)
+    lines = []
+    for s in report.sections:
+        if store_error and s.name != "store" and s.error == store_error:
+            lines.append(f"{s.name.replace('_', ' ')}: {store_error.split(':')[0]} (see store)")
+        else:
+            lines += section_lines(s)
+    return "\n".join(lines)
 
 
 def status(
@@ -85,7 +109,7 @@ def status(
     if fmt is StatusFormat.JSON:
         console.print_json(json.dumps(report.as_dict()))
     else:
-        console.print(render_status(report), markup=False, highlight=False)
+        console.print(render_status(report), markup=False, highlight=False, soft_wrap=True)  # a line stays one line
     if not report.store_ok:
         # SystemExit, not typer.Exit: main() runs typer with standalone_mode=False, which drops Exit's code
         raise SystemExit(1)

@@ -33,7 +33,7 @@ def info_command() -> None:
     from newsflow.store import schema
     from newsflow.store.database import open_store
 
-    engine = open_store(load_settings())
+    engine = open_store(load_settings(), create=False)
     table = Table("table", "rows")
     with engine.connect() as conn:
         for tbl in (schema.feeds, schema.articles, schema.topics, schema.topic_memberships, schema.lineage_events):

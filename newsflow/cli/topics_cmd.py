@@ -44,7 +44,7 @@ def register(app: typer.Typer) -> None:
 def _reading(settings: Settings) -> Iterator[Connection]:
     from newsflow.store.database import open_store
 
-    with open_store(settings).connect() as conn:
+    with open_store(settings, create=False).connect() as conn:  # a read never creates a store
         yield conn
 
 
@@ -54,8 +54,9 @@ def _settings() -> Settings:
     return load_settings()
 
 
-def _parse_time(value: str | None) -> datetime | None:
-    return parse_time(value, assume_utc=True) if value else None
+def _parse_time(value: str | None, what: str) -> datetime | None:
+    """ISO-8601 (UTC if no zone) or relative (24h, 2d, yesterday); else ``InvalidTimeError`` (exit 1)."""
+    return parse_time(value, what=what, assume_utc=True) if value else None
 
 
 def _when(value: str | None) -> str:
@@ -139,8 +140,10 @@ FORMAT_OPTION = typer.Option(OutputFormat.TABLE, "--format", help="table, json o
 
 @topics_app.command("list")
 def list_command(
-    since: str | None = typer.Option(None, "--since", help="Active at or after this ISO time (UTC if no zone)."),
-    until: str | None = typer.Option(None, "--until", help="Active at or before this ISO time."),
+    since: str | None = typer.Option(
+        None, "--since", help="Active at or after: ISO time (UTC if no zone) or 24h, 2d, 30m, 1w, today, yesterday."
+    ),
+    until: str | None = typer.Option(None, "--until", help="Active at or before (same forms as --since)."),
     language: str | None = typer.Option(None, "--language", help="Only topics with articles in this language."),
     outlet: str | None = typer.Option(None, "--outlet", help="Only topics covered by this outlet."),
     min_size: int = typer.Option(2, "--min-size", min=1, help="At least this many articles."),
@@ -155,8 +158,9 @@ def list_command(
     from newsflow.query.listing import list_topics
 
     settings = _settings()
-    filters = TopicFilters(since=_parse_time(since), until=_parse_time(until), language=language, outlet=outlet,
-                           min_size=min_size, growing=growing, status=status)  # fmt: skip
+    filters = TopicFilters(since=_parse_time(since, "--since"), until=_parse_time(until, "--until"),
+                           language=language, outlet=outlet, min_size=min_size, growing=growing,
+                           status=status)  # fmt: skip
     with _reading(settings) as conn:
         page = list_topics(conn, filters, sort=sort, limit=limit, offset=offset,
                            z_threshold=settings.alert_z_threshold)  # fmt: skip

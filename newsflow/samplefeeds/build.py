@@ -1,7 +1,9 @@
-"""Sample RSS feeds built from the bundled data: one feed per UCI hostname, plus welt.de.
+"""Sample RSS feeds built from the bundled data: one feed per outlet host, plus welt.de.
 
-The UCI News Aggregator rows come in story blocks with crawl timestamps, so replaying them as
-they are would give the story labels away. Rows are therefore shuffled with a fixed seed and
+Two samples: ``de`` (the default) is the labelled German stream of January–April 2025, one feed per
+``source`` host, with the items' own publication times; ``en`` is the UCI News Aggregator prefix.
+Its rows come in story blocks with crawl timestamps, so replaying them as they are would give the
+story labels away. Rows are therefore shuffled with a fixed seed and
 re-timed evenly over 36 hours ending at a fixed anchor: stories interleave, and every build is
 identical. The gold story id travels only in a namespaced element (``newsflow:story``), which
 ingestion ignores; evaluation reads it from ``gold_stories()``.
@@ -10,19 +12,27 @@ ingestion ignores; evaluation reads it from ``gold_stories()``.
 from __future__ import annotations
 
 import csv
+import json
 import random
 import re
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal, get_args
 from xml.sax.saxutils import escape, quoteattr
 
 DATA_DIR = Path(__file__).parent / "data"
 UCI_CSV = DATA_DIR / "uci_news_prefix.csv"
 WELT_TXT = DATA_DIR / "welt-2025-02-13-trump-putin-call.txt"
+GERMAN_JSONL = DATA_DIR / "de_feb2025_paraphrased.jsonl"
+
+Sample = Literal["de", "en"]
+SAMPLES: tuple[Sample, ...] = get_args(Sample)
+DEFAULT_SAMPLE: Sample = "de"
 
 # The UCI rows were crawled 10-12 March 2014; they are re-timed into the 36 hours ending the day of the
 # welt.de seed article, so the sample is one stream that a 72-hour re-clustering window covers whole.
@@ -104,7 +114,7 @@ def _uci_feeds(anchor: datetime, seed: int) -> list[SampleFeed]:
             outlet=publishers[host].most_common(1)[0][0],
             language="en",
             home=f"http://{host}/",
-            items=tuple(sorted(items, key=lambda i: (i.published, i.link), reverse=True)),
+            items=_newest_first(items),
         )
         for host, items in by_host.items()
     ]
@@ -126,24 +136,101 @@ def _welt_feed() -> SampleFeed:
     return SampleFeed(WELT_FEED, "WELT", "de", "https://www.welt.de/", (item,))
 
 
+def parse_sample(value: str) -> Sample:
+    """A sample's name as a user typed it ("DE ", "en"); ValueError for any other."""
+    for sample in SAMPLES:
+        if value.strip().lower() == sample:
+            return sample
+    raise ValueError(f"{value!r} is not one of {', '.join(SAMPLES)}")
+
+
+def german_link(host: str, item_id: str) -> str:
+    """The made-up link of a German sample item (the data set has no URLs): host and id, nothing else."""
+    return f"https://{host}/newsflow-sample/{item_id}"
+
+
+def _german_rows() -> list[dict[str, str]]:
+    with GERMAN_JSONL.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def _german_item(row: dict[str, str]) -> SampleItem:
+    host = row["source"].strip().lower()
+    text = row["text"].strip()
+    published = datetime.fromisoformat(row["published"]).astimezone(UTC)
+    return SampleItem(row["title"].strip(), german_link(host, row["id"]), published, text, story=row["story"])
+
+
+def _german_feeds() -> list[SampleFeed]:
+    by_host: dict[str, list[SampleItem]] = defaultdict(list)
+    for row in _german_rows():
+        by_host[row["source"].strip().lower()].append(_german_item(row))
+    return [
+        SampleFeed(host, host.removeprefix("www."), "de", f"https://{host}/", _newest_first(items))
+        for host, items in by_host.items()
+    ]
+
+
+def _newest_first(items: Iterable[SampleItem]) -> tuple[SampleItem, ...]:
+    return tuple(sorted(items, key=lambda i: (i.published, i.link), reverse=True))
+
+
+def _add_feed(feeds: dict[str, SampleFeed], feed: SampleFeed) -> None:
+    """Add ``feed``; a feed of the same name (a sample outlet that is welt.de) gets its items instead."""
+    known = feeds.get(feed.name)
+    if known is not None:
+        feed = replace(known, items=_newest_first((*known.items, *feed.items)))
+    feeds[feed.name] = feed
+
+
 @lru_cache(maxsize=4)
-def build_sample_feeds(anchor: datetime = DEFAULT_ANCHOR, seed: int = SEED) -> dict[str, SampleFeed]:
-    """Every sample feed by name (deterministic for a given anchor and seed)."""
-    feeds = {f.name: f for f in _uci_feeds(anchor, seed)}
-    welt = _welt_feed()
-    feeds[welt.name] = welt
+def build_sample_feeds(
+    anchor: datetime = DEFAULT_ANCHOR, seed: int = SEED, sample: Sample = DEFAULT_SAMPLE
+) -> dict[str, SampleFeed]:
+    """Every feed of ``sample`` by name, welt.de included (deterministic; ``anchor``/``seed`` re-time ``en`` only)."""
+    if sample not in SAMPLES:
+        raise ValueError(f"unknown sample {sample!r} (one of {', '.join(SAMPLES)})")
+    built = _german_feeds() if sample == "de" else _uci_feeds(anchor, seed)
+    feeds: dict[str, SampleFeed] = {}
+    for feed in (*built, _welt_feed()):
+        _add_feed(feeds, feed)
     return feeds
 
 
-def top_feed_names(feeds: dict[str, SampleFeed], top_n: int) -> list[str]:
-    """The ``top_n`` UCI hostnames by article count (ties by name), welt.de excluded."""
+def live_offset(published: Iterable[datetime], now: datetime) -> timedelta:
+    """The one shift that moves the newest of ``published`` to ``now`` (ValueError when there is none)."""
+    newest = max(published, default=None)
+    if newest is None:
+        raise ValueError("no publication times to shift")
+    return now - newest
+
+
+def shift_feeds(feeds: Mapping[str, SampleFeed], offset: timedelta) -> dict[str, SampleFeed]:
+    """The same feeds with every item's publication time moved by ``offset`` (spacing and order kept)."""
+    return {
+        name: replace(feed, items=tuple(replace(i, published=i.published + offset) for i in feed.items))
+        for name, feed in feeds.items()
+    }
+
+
+def live_sample_feeds(now: datetime, sample: Sample = DEFAULT_SAMPLE) -> dict[str, SampleFeed]:
+    """The feeds of ``sample`` shifted so that the newest item is published at ``now``, as on a live stream."""
+    feeds = build_sample_feeds(sample=sample)
+    return shift_feeds(feeds, live_offset((i.published for f in feeds.values() for i in f.items), now))
+
+
+def top_feed_names(feeds: Mapping[str, SampleFeed], top_n: int | None) -> list[str]:
+    """The ``top_n`` outlet feeds by article count (ties by name; None: all), welt.de excluded."""
     ranked = sorted((f for f in feeds.values() if f.name != WELT_FEED), key=lambda f: (-len(f.items), f.name))
-    return [f.name for f in ranked[: max(top_n, 0)]]
+    return [f.name for f in ranked[: None if top_n is None else max(top_n, 0)]]
 
 
-def gold_stories(anchor: datetime = DEFAULT_ANCHOR, seed: int = SEED) -> dict[str, str]:
-    """Item link -> UCI story id, for evaluating clustering of the sample stream."""
-    return {i.link: i.story for f in build_sample_feeds(anchor, seed).values() for i in f.items if i.story}
+def gold_stories(
+    anchor: datetime = DEFAULT_ANCHOR, seed: int = SEED, sample: Sample = DEFAULT_SAMPLE
+) -> dict[str, str]:
+    """Item link -> gold story label, for evaluating clustering of the sample stream."""
+    feeds = build_sample_feeds(anchor, seed, sample)
+    return {i.link: i.story for f in feeds.values() for i in f.items if i.story}
 
 
 def render_rss(feed: SampleFeed, self_url: str, until: datetime | None = None) -> bytes:

@@ -94,7 +94,7 @@ def test_dag_publishes_each_article_once(kafka_settings: Settings, monkeypatch: 
     settings = kafka_settings
     worker_environment(settings, monkeypatch)
     engine = open_store(settings)
-    with serve_sample_feeds() as samples, ScriptedServer() as broken:
+    with serve_sample_feeds(sample="en") as samples, ScriptedServer() as broken:
         specs = sample_feed_specs(samples, top_n=2)  # welt.de, www.examiner.com, in.reuters.com
         bad = FeedSpec(
             "broken",
@@ -107,7 +107,7 @@ def test_dag_publishes_each_article_once(kafka_settings: Settings, monkeypatch: 
 
         first = dag.test()
         assert first.state == "success"
-        sample = build_sample_feeds()
+        sample = build_sample_feeds(sample="en")
         expected = {
             article_id(canonical_url(item.link), None, spec.name) for spec in specs for item in sample[spec.name].items
         }

@@ -40,7 +40,7 @@ def test_sample_feeds_become_topics_in_postgresql_and_a_second_run_changes_nothi
 ) -> None:
     settings = postgres_settings.model_copy(update={"kafka_topic_prefix": kafka_settings.kafka_topic_prefix})
     engine = open_store(settings)
-    with serve_sample_feeds() as server:
+    with serve_sample_feeds(sample="en") as server:
         specs = sample_feed_specs(server, top_n=4)
         register_feeds(engine, specs)
         first = run_polls(settings, [s.name for s in specs])

@@ -192,6 +192,7 @@ def api(settings: Settings):  # type: ignore[no-untyped-def]
     from newsflow.api.app import create_app
 
     keyed = settings.model_copy(update={"api_keys": [SecretStr(SECRETS[1])]})
+    open_store(keyed).dispose()  # the API never creates a store
     app = create_app(keyed)
     with TestClient(app) as client:
         yield app, client

@@ -22,16 +22,59 @@ def _newsflow(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subpr
 
 
 def test_bad_parameter_raised_inside_a_command_is_a_usage_error_without_traceback(tmp_path: Path) -> None:
-    result = _newsflow("recluster", "--now", "notadate", cwd=tmp_path)
+    result = _newsflow("topics", "search", " ", cwd=tmp_path)
     assert result.returncode == 2
-    assert "not an ISO-8601 time: 'notadate'" in result.stderr
+    assert "give 1 to 500 characters of search text" in result.stderr
     assert "Traceback" not in result.stderr
 
 
+def test_a_bad_time_on_the_command_line_is_one_named_line_and_exit_status_1(tmp_path: Path) -> None:
+    # issue 18 item 6: `--since yesterday` was a 4-line usage box with exit 2; a bad time still is an error
+    for args in (["topics", "list", "--since", "notadate"], ["recluster", "--now", "notadate"]):
+        result = _newsflow(*args, cwd=tmp_path)
+        assert result.returncode == 1, result.stderr
+        option = args[-2]
+        assert result.stderr.strip().splitlines() == [
+            f"InvalidTimeError: {option}: not a time: 'notadate'; give ISO-8601 (2025-02-13, "
+            "2025-02-13T12:00:00+00:00) or relative (30m, 24h, 2d, 1w, today, yesterday)"
+        ]
+    assert not (tmp_path / "state").exists()
+
+
 def test_a_named_error_is_one_line_and_exit_status_1(tmp_path: Path) -> None:
+    open_store(Settings(state_dir=tmp_path / "state")).dispose()
     result = _newsflow("topics", "show", "424242", cwd=tmp_path)
     assert result.returncode == 1
     assert result.stderr.strip() == "TopicNotFoundError: no topic with id 424242"
+
+
+def test_read_commands_never_create_a_store(tmp_path: Path) -> None:
+    # issue 18 item 1: `cd elsewhere && newsflow topics` printed "No topics ..." and left ./.newsflow/newsflow.db
+    env = {k: v for k, v in os.environ.items() if k not in {"NEWSFLOW_STATE_DIR", "NEWSFLOW_DATABASE_URL"}}
+    env.update(XDG_DATA_HOME=str(tmp_path / "xdg"), COLUMNS="200")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+
+    def newsflow(*args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+        cmd = [sys.executable, "-m", "newsflow.cli", *args]
+        return subprocess.run(cmd, cwd=elsewhere, env={**env, **extra}, capture_output=True, text=True, timeout=120)
+
+    user_store = tmp_path / "xdg" / "newsflow" / "newsflow.db"
+    plain = newsflow("topics")
+    assert plain.returncode == 1 and plain.stdout == ""
+    assert plain.stderr.strip().splitlines() == [
+        f"StoreNotFoundError: {user_store} does not exist (state dir: the per-user data folder: no .newsflow folder "
+        "in or above the current folder); create it with `newsflow store migrate` (or `newsflow demo`), or set "
+        "NEWSFLOW_STATE_DIR / NEWSFLOW_DATABASE_URL"
+    ]
+    typo = newsflow("topics", "list", NEWSFLOW_DATABASE_URL=f"sqlite:///{tmp_path}/nonexistent/dir/x.db")
+    assert typo.returncode == 1 and typo.stderr.startswith(f"StoreNotFoundError: {tmp_path}/nonexistent/dir/x.db")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["elsewhere"] and not any(elsewhere.iterdir())
+    (tmp_path / ".newsflow").mkdir()  # a checkout's state folder above the current one is found
+    open_store(Settings(state_dir=tmp_path / ".newsflow")).dispose()
+    found = newsflow("topics")
+    assert found.returncode == 0 and "No topics with at least 2 articles yet." in found.stdout, found.stderr
+    assert not user_store.parent.exists()
 
 
 def test_typer_exit_code_of_a_command_reaches_the_shell(tmp_path: Path) -> None:

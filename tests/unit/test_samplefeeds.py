@@ -1,4 +1,4 @@
-"""Sample feeds: deterministic re-timing that interleaves stories, no labels in the text, the server."""
+"""English (UCI) sample feeds: deterministic re-timing that interleaves stories, no labels in the text, the server."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from newsflow.samplefeeds.build import SPAN, render_rss, retime
 
 
 def test_every_uci_row_becomes_one_item_and_welt_is_there() -> None:
-    feeds = build_sample_feeds()
+    feeds = build_sample_feeds(sample="en")
     assert sum(len(f.items) for f in feeds.values() if f.name != WELT_FEED) == 6366
     welt = feeds[WELT_FEED]
     assert (welt.language, welt.outlet, len(welt.items)) == ("de", "WELT", 1)
@@ -41,14 +41,15 @@ def test_retiming_is_deterministic_even_and_ends_at_the_anchor() -> None:
 
 
 def test_stories_interleave_in_time() -> None:
-    items = sorted((i for f in build_sample_feeds().values() for i in f.items if i.story), key=lambda i: i.published)
+    feeds = build_sample_feeds(sample="en")
+    items = sorted((i for f in feeds.values() for i in f.items if i.story), key=lambda i: i.published)
     runs = sum(1 for a, b in itertools.pairwise(items) if a.story != b.story)
     assert runs > len(items) * 0.9  # originally each story was one contiguous block (86 changes)
     assert min(i.published for i in items) >= DEFAULT_ANCHOR - timedelta(hours=36)
 
 
 def test_story_ids_never_reach_the_text() -> None:
-    feeds = build_sample_feeds()
+    feeds = build_sample_feeds(sample="en")
     feed = feeds["www.examiner.com"]
     doc = render_rss(feed, "http://127.0.0.1/feeds/www.examiner.com.xml")
     story = feed.items[0].story
@@ -59,14 +60,14 @@ def test_story_ids_never_reach_the_text() -> None:
 
 
 def test_urls_are_cleaned_of_dataset_escapes() -> None:
-    links = [i.link for f in build_sample_feeds().values() for i in f.items]
+    links = [i.link for f in build_sample_feeds(sample="en").values() for i in f.items]
     assert not any("\\" in link or "&amp;" in link for link in links)
     assert len(set(links)) == len(links)
-    assert len(gold_stories()) == 6366
+    assert len(gold_stories(sample="en")) == 6366
 
 
 def test_specs_welt_plus_top_n() -> None:
-    specs = sample_feed_specs("http://127.0.0.1:9/", top_n=3)
+    specs = sample_feed_specs("http://127.0.0.1:9/", top_n=3, sample="en")
     assert [s.name for s in specs] == [WELT_FEED, "www.examiner.com", "in.reuters.com", "www.wetpaint.com"]
     assert all(isinstance(s, FeedSpec) for s in specs)
     assert specs[1].url == "http://127.0.0.1:9/feeds/www.examiner.com.xml" and specs[1].outlet == "Examiner.com"
@@ -74,7 +75,7 @@ def test_specs_welt_plus_top_n() -> None:
 
 
 def test_server_serves_feeds_with_etags_and_last_modified() -> None:
-    with serve_sample_feeds() as server:
+    with serve_sample_feeds(sample="en") as server:
         [welt, examiner] = sample_feed_specs(server, top_n=1)
         first = httpx.get(examiner.url)
         assert first.status_code == 200 and first.headers["content-type"].startswith("application/rss+xml")
@@ -91,7 +92,7 @@ def test_server_serves_feeds_with_etags_and_last_modified() -> None:
 
 def test_server_clock_reveals_items_over_time() -> None:
     now = [DEFAULT_ANCHOR - timedelta(hours=30)]
-    with serve_sample_feeds(clock=lambda: now[0]) as server:
+    with serve_sample_feeds(clock=lambda: now[0], sample="en") as server:
         url = server.feed_url("www.examiner.com")
         early = httpx.get(url)
         now[0] = DEFAULT_ANCHOR

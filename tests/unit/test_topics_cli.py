@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from newsflow.cli import main as cli_main
 from newsflow.cli import topics_cmd
-from newsflow.errors import TopicNotFoundError
+from newsflow.errors import InvalidTimeError, TopicNotFoundError
 from newsflow.settings import Settings
 from newsflow.store.database import open_store
 from tests.unit.query.dataset import Dataset, fill_store
@@ -55,6 +55,21 @@ def test_list_json_with_filters(app: object, dataset: Dataset) -> None:
     assert [r["id"] for r in faded] == [3]
     growing = json.loads(run(app, "topics", "list", "--growing", "--format", "json"))
     assert [r["id"] for r in growing] == [1]
+
+
+def test_list_since_and_until_take_iso_dates_and_relative_forms(app: object, dataset: Dataset) -> None:
+    # issue 18 item 6: `--since yesterday` was a usage box with exit 2
+    def ids(*args: str) -> list[int]:
+        return [r["id"] for r in json.loads(run(app, "topics", "list", "--format", "json", *args))]
+
+    everything = ids()
+    assert everything and ids("--since", "1000w") == everything and ids("--until", "now") == everything
+    assert ids("--since", "2026-03-01") == everything  # a date: its midnight, UTC
+    assert ids("--since", "yesterday") == ids("--since", "24h") == []  # the dataset is older than a day
+    assert ids("--until", "2026-02-01") == []
+    result = CliRunner().invoke(app, ["topics", "list", "--until", "2 days"])  # type: ignore[arg-type]
+    assert result.exit_code == 1 and isinstance(result.exception, InvalidTimeError)
+    assert str(result.exception).startswith("--until: not a time: '2 days'")
 
 
 def test_list_csv(app: object, dataset: Dataset) -> None:

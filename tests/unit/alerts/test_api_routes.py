@@ -77,6 +77,7 @@ def test_bad_parameters_are_422_naming_the_field(client: TestClient, params: dic
 
 
 def test_api_key_is_required_when_configured(settings: Settings) -> None:
+    open_store(settings).dispose()  # the API opens an existing store, it never creates one
     keyed = TestClient(create_app(settings.model_copy(update={"api_keys": [SecretStr("k1")]})))
     assert keyed.get("/api/v1/alerts").status_code == 401
     assert keyed.get("/api/v1/silences", headers={"X-API-Key": "nope"}).status_code == 403

@@ -16,7 +16,7 @@ import typer
 from typer.testing import CliRunner
 
 from newsflow.cli.alerts_cmd import register
-from newsflow.errors import SilenceError, SilenceNotFoundError
+from newsflow.errors import InvalidTimeError, SilenceError, SilenceNotFoundError
 from newsflow.settings import Settings
 from newsflow.store.database import open_store
 from tests.unit.alerts.seed import add_topic, every
@@ -73,8 +73,8 @@ def test_bad_silence_input_is_a_named_error(
 
 
 def test_evaluate_refuses_a_time_without_timezone(cli_settings: Settings) -> None:
-    code, out, _ = invoke("alerts", "evaluate", "--now", "2025-02-13T12:00:00")
-    assert code == 2 and "--now: give a timezone" in out
+    code, _, exc = invoke("alerts", "evaluate", "--now", "2025-02-13T12:00:00")
+    assert code == 1 and isinstance(exc, InvalidTimeError) and "--now: give a timezone" in str(exc)
 
 
 def test_expiring_an_unknown_silence(cli_settings: Settings) -> None:
