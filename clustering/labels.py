@@ -54,9 +54,9 @@ def _as_written(terms: list[str], docs: Sequence[Doc], settings: Settings) -> li
     seen: dict[str, Counter[str]] = {t: Counter() for t in terms}
     for d in docs:
         text = d.sparse_text(settings)
-        for term, word in surface_words(text, d.language or detect_language(text)):
-            if term in wanted:
-                seen[term][word] += 1
+        for term, word, whole in surface_words(text, d.language or detect_language(text)):
+            if term in wanted:  # a whole word outweighs any number of compound parts ("zölle", not "zöll")
+                seen[term][word] += 1_000_000 if whole else 1
     return [min(seen[t], key=lambda w: (-seen[t][w], w)) if seen[t] else t for t in terms]
 
 

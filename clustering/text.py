@@ -85,11 +85,12 @@ def tokens(text: str, language: str | None = None) -> list[str]:
     """Content words of ``text``: normalised, folded, stop words of its language (or all known) removed;
     German words are reduced to their Snowball stems (German inflects and compounds more than English:
     "Gespräche", "Gesprächen" and "Gesprächs" are one term)."""
-    return [term for term, _ in _terms(text, language)]
+    return [term for term, _, _ in _terms(text, language)]
 
 
-def surface_words(text: str, language: str | None = None) -> list[tuple[str, str]]:
-    """``(term, word as written, lower case)`` for each content word: keywords are shown as words, never stems."""
+def surface_words(text: str, language: str | None = None) -> list[tuple[str, str, bool]]:
+    """``(term, word as written (lower case), whole)`` for each content word and German compound part
+    (``whole`` False: "zöll" of "Metallzölle"): keywords are shown as words, never stems."""
     return list(_terms(text, language))
 
 
@@ -103,11 +104,11 @@ def _stemmer(language: str) -> Callable[[str], str] | None:
 
 
 @functools.lru_cache(maxsize=50_000)  # the window is re-tokenised by every re-clustering and label
-def _terms(text: str, language: str | None) -> tuple[tuple[str, str], ...]:
+def _terms(text: str, language: str | None) -> tuple[tuple[str, str, bool], ...]:
     lang = (language or "")[:2].lower()
     stops = STOP_WORDS.get(lang, _ALL_STOP_WORDS)
     stem = _stemmer(lang)
-    out: list[tuple[str, str]] = []
+    out: list[tuple[str, str, bool]] = []
     for written in _WORD.findall(unicodedata.normalize("NFKC", text).translate(_APOSTROPHES)):
         raw = written.lower()  # the case as written tells the morphology a noun from a verb
         if raw in stops:
@@ -117,10 +118,10 @@ def _terms(text: str, language: str | None) -> tuple[tuple[str, str], ...]:
         if len(word) < 2 or (word in stops and "." not in raw) or (word.isdigit() and len(word) < 4):
             continue
         if stem is None or word.isdigit():
-            out.append((word, word))
+            out.append((word, word, True))
             continue
-        out.append((stem(word), word))
-        out.extend((stem(part), part) for part in compound_parts(written.strip("'-")))
+        out.append((stem(word), word, True))
+        out.extend((stem(part), part, False) for part in compound_parts(written.strip("'-")))
     return tuple(out)
 
 
@@ -148,7 +149,7 @@ _NOUN_PARTS = frozenset({"NN", "NE", "NN_VAR"})
 
 def uncached_tokens(text: str, language: str | None) -> tuple[str, ...]:
     """``tokens`` without the cache (texts that would only push the window's out of it)."""
-    return tuple(term for term, _ in _terms.__wrapped__(text, language))
+    return tuple(term for term, _, _ in _terms.__wrapped__(text, language))
 
 
 def sparse_text(title: str, body: str, limit: int) -> str:

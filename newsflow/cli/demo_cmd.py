@@ -140,6 +140,7 @@ def run_demo(settings: Settings, feeds: int | None, sample: Sample = "de") -> No
     from newsflow.alerts.evaluate import evaluate_alerts
     from newsflow.cli.topics_cmd import print_topics_table
     from newsflow.kafka_io import ensure_topics
+    from newsflow.query.filters import StatusFilter
     from newsflow.samplefeeds import sample_feed_specs, serve_sample_feeds
     from newsflow.store.database import open_store
     from newsflow.store.feeds_repo import register_feeds
@@ -167,6 +168,8 @@ def run_demo(settings: Settings, feeds: int | None, sample: Sample = "de") -> No
     console.print(f"  {alerts.topics_evaluated} topics measured, {alerts.firing} alert(s) firing")
     console.print("[bold]5/5[/] topics")
     print_topics_table(settings, limit=25, min_size=2)
+    # A stream of weeks: most of its stories have faded out of the re-clustering's window by now.
+    print_topics_table(settings, limit=25, min_size=2, status=StatusFilter.FADED)
     console.print(_seed_article_line(settings))
     if sample == "de":
         for line in _story_line_lines(settings):

@@ -104,17 +104,20 @@ def topics_table(items: Sequence[dict[str, Any]], title: str, with_score: bool =
     return table
 
 
-def print_topics_table(settings: Settings, limit: int = 20, min_size: int = 2) -> None:
-    """The current topics as a table, most recently active first (the demo's last step)."""
+def print_topics_table(
+    settings: Settings, limit: int = 20, min_size: int = 2, status: StatusFilter = StatusFilter.ACTIVE
+) -> None:
+    """The topics of one status (default: active) as a table, most recently active first (the demo's last step)."""
     from newsflow.query.listing import list_topics
 
     with _reading(settings) as conn:
-        page = list_topics(conn, TopicFilters(min_size=min_size), sort=TopicSort.RECENT, limit=limit,
+        page = list_topics(conn, TopicFilters(min_size=min_size, status=status), sort=TopicSort.RECENT, limit=limit,
                            z_threshold=settings.alert_z_threshold)  # fmt: skip
+    which = "" if status is StatusFilter.ACTIVE else f"{status.value} "
     if not page.items:
-        console.print(f"No topics with at least {min_size} articles yet.")
+        console.print(f"No {which}topics with at least {min_size} articles yet.")
         return
-    console.print(topics_table(page.items, f"Topics (≥ {min_size} articles, most recent first)"))
+    console.print(topics_table(page.items, f"{which.capitalize()}Topics (≥ {min_size} articles, most recent first)"))
 
 
 def _print_items(items: list[dict[str, Any]], output: OutputFormat, title: str, with_score: bool = False) -> None:

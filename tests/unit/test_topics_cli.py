@@ -107,3 +107,13 @@ def test_search_timeline_and_lineage(app: object, dataset: Dataset) -> None:
     lineage = json.loads(run(app, "topics", "lineage", "5", "--format", "json"))
     assert lineage["split_from"] == [1] and [e["kind"] for e in lineage["events"]] == ["born"]
     assert "merged" in run(app, "topics", "lineage", "1")
+
+
+def test_the_demo_table_of_faded_stories(
+    dataset: Dataset, settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from newsflow.query.filters import StatusFilter
+
+    topics_cmd.print_topics_table(settings, status=StatusFilter.FADED)
+    out = capsys.readouterr().out
+    assert "Faded Topics" in out and "storm weather" in out and "election vote" not in out

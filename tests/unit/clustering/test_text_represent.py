@@ -136,3 +136,14 @@ def test_german_compounds_share_their_parts() -> None:
     deal, treaty = set(tokens("Einigung beim Rohstoffdeal", "de")), set(tokens("Das Rohstoffabkommen steht", "de"))
     assert "rohstoff" in deal & treaty  # two compounds for one thing share a term
     assert "rohstoff" not in set(tokens("The raw materials deal", "en"))  # English is not split
+
+
+def test_a_keyword_is_shown_as_a_whole_word_not_as_a_compound_part() -> None:
+    from clustering.labels import keywords
+
+    titles = ["Metallzölle treffen Europa", "Trump erhebt Zölle auf Stahl", "Neue Metallzölle ab März"]
+    docs = [Doc(id=str(k), title=t, body="", published=T0, language="de") for k, t in enumerate(titles)]
+    vectoriser = SparseVectoriser(2**12)
+    vectoriser.observe(vectoriser.counts([d.tokens(Settings()) for d in docs]))
+    words = keywords(docs, vectoriser, Settings(), 6)
+    assert "zölle" in words and "zöll" not in words  # the part "zöll" of "Metallzölle" is the same term
