@@ -24,6 +24,7 @@ from newsflow.settings import Settings
 
 log = logging.getLogger(__name__)
 METRIC = "newsflow_consumer_lag"
+DEPENDENCY_METRIC = "newsflow_dependency_up"
 
 
 @dataclass(frozen=True)
@@ -110,8 +111,8 @@ def consumer_lag(settings: Settings, group: str | None = None, topic: str | None
 class ConsumerLagCollector(Collector):
     """``newsflow_consumer_lag{group,topic,partition}``, read from the broker on each scrape.
 
-    A broker that does not answer yields no samples (and a log line), so the scrape of the other
-    metrics still succeeds; Prometheus' ``absent()`` alerts on the missing series.
+    A broker that does not answer yields no lag samples (and a log line), so the scrape of the other
+    metrics still succeeds, and ``newsflow_dependency_up{dependency="kafka"} 0`` says why.
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -123,11 +124,17 @@ class ConsumerLagCollector(Collector):
             "Messages in the partition after the consumer group's committed offset.",
             labels=["group", "topic", "partition"],
         )
+        up = GaugeMetricFamily(
+            DEPENDENCY_METRIC, "1 when the dependency answered this scrape, 0 when not.", labels=["dependency"]
+        )
         try:
             lag = consumer_lag(self._settings)
         except BrokerUnavailableError as exc:
             log.warning("consumer lag not exported: %s", exc)
+            up.add_metric(["kafka"], 0.0)
         else:
+            up.add_metric(["kafka"], 1.0)
             for p in lag.partitions:
                 family.add_metric([lag.group, lag.topic, str(p.partition)], float(p.lag))
         yield family
+        yield up

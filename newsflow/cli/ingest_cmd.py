@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 console = Console()
 feeds_app = typer.Typer(help="The feed registry: add, list, pause, resume, remove, import/export OPML, health.")
 ingest_app = typer.Typer(help="Run ingestion outside Airflow.")
-samples_app = typer.Typer(help="Local sample feeds (UCI headlines + welt.de) for demos and tests.")
+samples_app = typer.Typer(help="Local sample feeds (German by default, or UCI; + welt.de) for demos and tests.")
 
 
 def register(app: typer.Typer) -> None:

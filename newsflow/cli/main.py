@@ -56,8 +56,11 @@ def _configure(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debu
         format="%(name)s: %(message)s",
         handlers=[RichHandler(console=err_console, show_path=False, rich_tracebacks=False)],
     )
-    for noisy in ("kafka", "httpx", "httpcore", "urllib3", "sentence_transformers", "alembic"):
+    for noisy in ("httpx", "httpcore", "urllib3", "sentence_transformers", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # kafka-python logs every failed connect attempt (27 lines in 11 s against a dead broker); the
+    # user gets one named line (BrokerUnavailableError) instead, and --verbose shows the client's log.
+    logging.getLogger("kafka").setLevel(logging.DEBUG if verbose else logging.CRITICAL)
 
 
 def main() -> None:

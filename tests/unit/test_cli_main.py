@@ -101,3 +101,14 @@ def test_metrics_include_extra_collectors_such_as_consumer_lag(tmp_path: Path) -
     text = render_metrics(engine, extra=[_FixedLag()])
     assert 'newsflow_consumer_lag{group="clustering",partition="0",topic="news.articles"} 7.0' in text
     assert "newsflow_consumer_lag" not in render_metrics(engine)
+
+
+def test_a_dead_broker_is_one_named_line_not_the_client_librarys_log(tmp_path: Path) -> None:
+    # issue 18 item 5: `dlq list` printed 27 lines of kafka-python errors before the named one
+    env = {"NEWSFLOW_KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1", "NEWSFLOW_KAFKA_BOOTSTRAP_TIMEOUT_MS": "1500"}
+    result = _newsflow("dlq", "list", cwd=tmp_path, env=env)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("BrokerUnavailableError: Kafka broker at 127.0.0.1:1"), lines
+    verbose = _newsflow("--verbose", "dlq", "list", cwd=tmp_path, env=env)
+    assert "kafka" in verbose.stderr and len(verbose.stderr.strip().splitlines()) > 1  # asked for: the client's log

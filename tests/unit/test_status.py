@@ -200,6 +200,23 @@ def test_lag_is_exported_as_a_prometheus_gauge_per_partition(monkeypatch: pytest
     text = generate_latest(registry).decode()
     assert 'newsflow_consumer_lag{group="clustering",partition="0",topic="news.articles"} 15.0' in text
     assert 'newsflow_consumer_lag{group="clustering",partition="1",topic="news.articles"} 5.0' in text
+    assert 'newsflow_dependency_up{dependency="kafka"} 1.0' in text
+
+
+def test_a_broker_outage_is_a_gauge_a_scrape_sees(monkeypatch: pytest.MonkeyPatch) -> None:
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from newsflow import consumer_lag
+
+    def down(_settings: Settings) -> None:
+        raise BrokerUnavailableError("Kafka broker at 127.0.0.1:1 unreachable: NoBrokersAvailable")
+
+    monkeypatch.setattr(consumer_lag, "consumer_lag", down)
+    registry = CollectorRegistry()
+    registry.register(ConsumerLagCollector(Settings()))
+    text = generate_latest(registry).decode()
+    assert 'newsflow_dependency_up{dependency="kafka"} 0.0' in text
+    assert "newsflow_consumer_lag{" not in text  # no stale lag samples
 
 
 def test_lag_counts_from_the_first_offset_still_in_the_log() -> None:
