@@ -11,11 +11,13 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
+
+from newsflow.cli.options import OutputFormat, write_csv, write_json
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -89,7 +91,10 @@ def feeds_add(
 
 
 @feeds_app.command("list")
-def feeds_list(as_json: bool = typer.Option(False, "--json", help="One JSON object per line.")) -> None:
+def feeds_list(
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
+    output: OutputFormat = typer.Option(OutputFormat.TABLE, "--format", "-f", help="table, json or csv."),
+) -> None:
     """List registered feeds."""
     from dataclasses import asdict
 
@@ -100,6 +105,10 @@ def feeds_list(as_json: bool = typer.Option(False, "--json", help="One JSON obje
         for spec in specs:
             print(json.dumps(asdict(spec)))
         return
+    if output is not OutputFormat.TABLE:
+        rows = [{**asdict(s), "tags": " ".join(s.tags)} for s in specs]
+        _write_rows([asdict(s) for s in specs] if output is OutputFormat.JSON else rows, output)
+        return
     table = Table("name", "outlet", "lang", "interval", "enabled", "full text", "tags", "url")
     for s in specs:
         table.add_row(
@@ -107,6 +116,13 @@ def feeds_list(as_json: bool = typer.Option(False, "--json", help="One JSON obje
             "yes" if s.fulltext else "-", ",".join(s.tags), s.url,
         )  # fmt: skip
     console.print(table)
+
+
+def _write_rows(rows: list[dict[str, Any]], output: OutputFormat) -> None:
+    if output is OutputFormat.JSON:
+        write_json(rows)
+    else:
+        write_csv(rows, list(rows[0]) if rows else [])
 
 
 @feeds_app.command("pause")
@@ -178,7 +194,10 @@ def feeds_export(path: Path | None = typer.Argument(None, help="Write here inste
 
 
 @feeds_app.command("health")
-def feeds_health(as_json: bool = typer.Option(False, "--json", help="One JSON object per line.")) -> None:
+def feeds_health(
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
+    output: OutputFormat = typer.Option(OutputFormat.TABLE, "--format", "-f", help="table, json or csv."),
+) -> None:
     """Per feed: last outcome and success, named last error, failure streak, 304 ratio, articles/day, delay.
 
     Articles/day counts the articles first seen from the feed in the last 24 h; the median delay is
@@ -193,10 +212,15 @@ def feeds_health(as_json: bool = typer.Option(False, "--json", help="One JSON ob
         for h in report:
             print(json.dumps(asdict(h), default=str))
         return
+    if output is not OutputFormat.TABLE:
+        _write_rows([asdict(h) for h in report], output)
+        return
     table = Table(
         "name", "state", "last success", "failures", "last error", "polls", "304", "art/day", "median delay",
         "next poll",
     )  # fmt: skip
+    table.columns[4].overflow = "fold"  # a long error name wraps onto more lines instead of being cut
+    table.columns[4].min_width = 24
     for h in report:
         state = h.last_outcome or "never polled"
         table.add_row(

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import re
+import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from newsflow.errors import InvalidTimeError
 
@@ -63,3 +69,17 @@ def parse_time(
             raise error(f"{what}: give a timezone, e.g. 2025-02-13T12:00:00+00:00")
         return parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
+
+
+def write_json(value: Any) -> None:
+    """``value`` as indented JSON on stdout (non-ASCII kept as written)."""
+    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def write_csv(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
+    """``rows`` as CSV on stdout with a header of ``columns`` (other keys ignored)."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    sys.stdout.write(buffer.getvalue())

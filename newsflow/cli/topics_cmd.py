@@ -7,10 +7,6 @@ reads through ``newsflow.query`` (the same code as the REST API) and prints a ri
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -20,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from newsflow.cli.options import OutputFormat, parse_time
+from newsflow.cli.options import OutputFormat, parse_time, write_csv, write_json
 from newsflow.query.filters import StatusFilter, TopicFilters, TopicSort
 
 if TYPE_CHECKING:
@@ -78,18 +74,6 @@ def _flat(item: dict[str, Any]) -> dict[str, Any]:
             "languages": " ".join(item["languages"])}  # fmt: skip
 
 
-def _write_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
-
-
-def _write_csv(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> None:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(rows)
-    sys.stdout.write(buffer.getvalue())
-
-
 def topics_table(items: Sequence[dict[str, Any]], title: str, with_score: bool = False) -> Table:
     table = Table(title=title)
     columns = ["id", "label", "articles", "outlets", "first seen", "last seen", "growth", "24 h", "top keywords"]
@@ -122,9 +106,9 @@ def print_topics_table(
 
 def _print_items(items: list[dict[str, Any]], output: OutputFormat, title: str, with_score: bool = False) -> None:
     if output is OutputFormat.JSON:
-        _write_json(items)
+        write_json(items)
     elif output is OutputFormat.CSV:
-        _write_csv([_flat(i) for i in items], LIST_COLUMNS + (["score"] if with_score else []))
+        write_csv([_flat(i) for i in items], LIST_COLUMNS + (["score"] if with_score else []))
     elif not items:
         console.print("No topics match.")
     else:
@@ -210,11 +194,11 @@ def show_command(
         detail = topic_detail(conn, topic_id, max_articles=settings.api_max_articles_per_topic,
                               max_hours=settings.api_max_timeline_hours)  # fmt: skip
     if output is OutputFormat.JSON:
-        _write_json(detail)
+        write_json(detail)
         return
     articles = [{**a, "topic_id": topic_id} for group in detail["articles_by_outlet"] for a in group["articles"]]
     if output is OutputFormat.CSV:
-        _write_csv(articles, ["topic_id", "outlet", "published_at", "language", "title", "url", "id"])
+        write_csv(articles, ["topic_id", "outlet", "published_at", "language", "title", "url", "id"])
         return
     _print_detail(detail, articles)
 
@@ -267,9 +251,9 @@ def timeline_command(
                                                       settings.api_max_timeline_hours))  # fmt: skip
     series = timeline["series"]
     if output is OutputFormat.JSON:
-        _write_json(timeline)
+        write_json(timeline)
     elif output is OutputFormat.CSV:
-        _write_csv(series, ["hour", "count"])
+        write_csv(series, ["hour", "count"])
     else:
         top = max((p["count"] for p in series), default=0) or 1
         table = Table(title=f"Topic {topic_id}: articles per hour")
@@ -291,10 +275,10 @@ def lineage_command(
     with _reading(_settings()) as conn:
         lineage = topic_lineage(conn, topic_id)
     if output is OutputFormat.JSON:
-        _write_json(lineage)
+        write_json(lineage)
     elif output is OutputFormat.CSV:
         rows = [{**e, "related": " ".join(map(str, e["related"]))} for e in lineage["events"]]
-        _write_csv(rows, ["at", "kind", "related", "article_count", "label"])
+        write_csv(rows, ["at", "kind", "related", "article_count", "label"])
     else:
         console.print(f"[bold]Topic {topic_id}[/]")
         _print_lineage(lineage["events"], lineage)

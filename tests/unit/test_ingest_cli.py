@@ -78,3 +78,18 @@ def test_unknown_feed_is_a_named_error(cli: Callable[..., str]) -> None:
 
     with pytest.raises(UnknownFeed):
         cli("feeds", "pause", "nope")
+
+
+def test_feeds_list_and_health_speak_json_and_csv(cli: Callable[..., str]) -> None:
+    import csv
+    import io
+
+    cli("feeds", "add", "welt", "https://www.welt.de/feeds/latest.rss", "--outlet", "WELT", "--tag", "de")
+    listed = json.loads(cli("feeds", "list", "--format", "json"))
+    assert [(f["name"], f["tags"]) for f in listed] == [("welt", ["de"])]
+    [row] = list(csv.DictReader(io.StringIO(cli("feeds", "list", "-f", "csv"))))
+    assert (row["name"], row["outlet"], row["tags"]) == ("welt", "WELT", "de")
+    [health] = json.loads(cli("feeds", "health", "--format", "json"))
+    assert (health["name"], health["polls"]) == ("welt", 0)
+    [hrow] = list(csv.DictReader(io.StringIO(cli("feeds", "health", "--format", "csv"))))
+    assert hrow["name"] == "welt" and hrow["consecutive_failures"] == "0"
