@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from newsflow.cli.options import OutputFormat, parse_time, write_csv, write_json
@@ -76,11 +77,13 @@ def _flat(item: dict[str, Any]) -> dict[str, Any]:
 
 def topics_table(items: Sequence[dict[str, Any]], title: str, with_score: bool = False) -> Table:
     table = Table(title=title)
-    columns = ["id", "label", "articles", "outlets", "first seen", "last seen", "growth", "24 h", "top keywords"]
+    columns = ["id", "topic", "articles", "outlets", "first seen", "last seen", "growth", "24 h", "top keywords"]
     for name in columns + (["score"] if with_score else []):
         table.add_column(name, justify="right" if name in {"id", "articles", "outlets", "growth", "score"} else "left")
     for t in items:
-        label = f"[bold]{t['label'] or '-'}[/]\n[dim]{t['representative_title']}[/]"
+        # The representative headline is the topic's title, as a news reader expects; the keywords go beneath.
+        title = t["representative_title"] or t["label"] or f"Topic {t['id']}"
+        label = f"[bold]{escape(title)}[/]\n[dim]{escape(t['label'] or '-')}[/]"
         cells = [str(t["id"]), label, str(t["article_count"]), str(t["outlet_count"]), _when(t["first_seen"]),
                  _when(t["last_seen"]), f"{t['growth']['growth_score']:.1f}", _spark(t["sparkline"]),
                  ", ".join(t["keywords"][:6])]  # fmt: skip

@@ -117,3 +117,16 @@ def test_the_demo_table_of_faded_stories(
     topics_cmd.print_topics_table(settings, status=StatusFilter.FADED)
     out = capsys.readouterr().out
     assert "Faded Topics" in out and "storm weather" in out and "election vote" not in out
+
+
+def test_the_table_titles_a_topic_by_its_headline_with_the_keywords_beneath() -> None:
+    from rich.console import Console as RichConsole
+
+    item = {"id": 7, "label": "vote · election", "representative_title": "Voters [bold]queue[/] for hours",
+            "article_count": 3, "outlet_count": 2, "first_seen": None, "last_seen": None,
+            "growth": {"growth_score": 1.0}, "sparkline": [], "keywords": ["vote", "election"]}  # fmt: skip
+    console = RichConsole(width=200, record=True)
+    console.print(topics_cmd.topics_table([item], "Topics"))
+    out = console.export_text()
+    assert "Voters [bold]queue[/] for hours" in out  # the headline, shown literally (no markup injection)
+    assert out.index("Voters") < out.index("vote · election")  # the keywords beneath it
