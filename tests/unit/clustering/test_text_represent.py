@@ -22,14 +22,19 @@ def test_tokens_fold_possessives_plurals_and_drop_stop_words() -> None:
     assert tokens("Gesprächen", "de") == tokens("Gesprächs", "de") == tokens("Gespräch", "de")
 
 
-def test_german_keywords_are_shown_as_written_not_as_stems() -> None:
+def german_keywords(titles: list[str], top: int) -> list[str]:
+    """The keywords of a topic of German headlines."""
     from clustering.labels import keywords
 
-    titles = ["Verhandlungen über Seltene Erden", "Neue Verhandlungen zu Seltenen Erden", "Erden-Deal: Verhandlungen"]
     docs = [Doc(id=str(k), title=t, body="", published=T0, language="de") for k, t in enumerate(titles)]
     vectoriser = SparseVectoriser(2**12)
     vectoriser.observe(vectoriser.counts([d.tokens(Settings()) for d in docs]))
-    words = keywords(docs, vectoriser, Settings(), 3)
+    return keywords(docs, vectoriser, Settings(), top)
+
+
+def test_german_keywords_are_shown_as_written_not_as_stems() -> None:
+    titles = ["Verhandlungen über Seltene Erden", "Neue Verhandlungen zu Seltenen Erden", "Erden-Deal: Verhandlungen"]
+    words = german_keywords(titles, 3)
     assert "verhandlungen" in words and "erden" in words
     assert not {"verhandl", "erd", "selt"} & set(words)
 
@@ -139,11 +144,6 @@ def test_german_compounds_share_their_parts() -> None:
 
 
 def test_a_keyword_is_shown_as_a_whole_word_not_as_a_compound_part() -> None:
-    from clustering.labels import keywords
-
     titles = ["Metallzölle treffen Europa", "Trump erhebt Zölle auf Stahl", "Neue Metallzölle ab März"]
-    docs = [Doc(id=str(k), title=t, body="", published=T0, language="de") for k, t in enumerate(titles)]
-    vectoriser = SparseVectoriser(2**12)
-    vectoriser.observe(vectoriser.counts([d.tokens(Settings()) for d in docs]))
-    words = keywords(docs, vectoriser, Settings(), 6)
+    words = german_keywords(titles, 6)
     assert "zölle" in words and "zöll" not in words  # the part "zöll" of "Metallzölle" is the same term
