@@ -29,7 +29,8 @@ def test_overview_lists_active_topics_by_growth_with_a_sparkline_each(live_site,
     assert row_ids(page) == [t.id for t in expected]
     for topic in expected:
         row = page.locator(f'{ROWS}[data-topic-id="{topic.id}"]')
-        expect(row.locator(".topic-label")).to_have_text(topic.label)
+        expect(row.locator(".topic-title")).to_have_text(topic.representative_title)  # the headline is the title
+        expect(row.locator(".topic-label")).to_have_text(topic.label)  # the keywords beneath it
         expect(row.locator(".article-count")).to_have_text(str(len(topic.articles)))
         expect(row.locator(".outlet-count")).to_have_text(str(len({a.outlet for a in topic.articles})))
         expect(row.locator(".chips li")).to_have_text(list(topic.keywords)[:6])

@@ -35,7 +35,7 @@ def test_click_through_overview_to_topic_to_article(live_site, browser_page: Bro
     site = live_site()
     page = browser_page.page
     page.goto(site.url("/"))
-    page.locator(f'tr.topic-row[data-topic-id="{STRIKE.id}"] a.topic-label').click()
+    page.locator(f'tr.topic-row[data-topic-id="{STRIKE.id}"] a.topic-title').click()
 
     expect(page).to_have_url(site.url(f"/topics/{STRIKE.id}"))
     expect(page.locator("#topic")).to_be_visible()

@@ -64,9 +64,10 @@
     const outlets = (t.outlets || []).join(", ");
     return el("tr", { className: "topic-row", dataset: { topicId: String(t.id) } },
       el("td", { className: "topic-cell", "data-label": "Topic" },
-        el("a", { href: NF.topicHref(t.id), className: "topic-label" }, t.label || `Topic ${t.id}`),
-        t.representative_title && t.representative_title !== t.label
-          ? el("div", { className: "headline muted" }, t.representative_title) : null,
+        // The representative headline is the topic's title, as news readers expect; the keywords beneath.
+        el("a", { href: NF.topicHref(t.id), className: "topic-title" },
+          t.representative_title || t.label || `Topic ${t.id}`),
+        el("div", { className: "topic-label muted" }, t.label || ""),
         (t.entities || []).length
           ? el("div", { className: "entities muted small", title: "named entities" }, t.entities.slice(0, 4).join(" · "))
           : null),

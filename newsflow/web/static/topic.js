@@ -117,9 +117,9 @@
   }
 
   function render(t) {
-    document.title = `newsflow · ${t.label || "topic " + t.id}`;
-    byId("topic-label").textContent = t.label || `Topic ${t.id}`;
-    byId("representative").textContent = t.representative_title || "";
+    document.title = `newsflow · ${t.representative_title || t.label || "topic " + t.id}`;
+    byId("representative").textContent = t.representative_title || t.label || `Topic ${t.id}`;
+    byId("topic-label").textContent = t.label || "";
     fill(byId("keywords"), (t.keywords || []).map((k) => el("li", {}, k)));
     entityChips(t.entities || []);
     fill(byId("first-seen"), NF.timeEl(t.first_seen));
