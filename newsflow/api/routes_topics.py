@@ -84,6 +84,7 @@ def search_topics(
     settings: SettingsDep,
     q: str = Query(..., min_length=1, description="Search text."),
     mode: SearchMode = Query(SearchMode.KEYWORD, description="keyword | semantic"),
+    status: StatusFilter = Query(StatusFilter.CURRENT, description="keyword search: current (not merged), all, …"),
 ) -> dict[str, Any]:
     text = _checked_query(q, settings) or ""
     if not text.strip():
@@ -93,7 +94,7 @@ def search_topics(
         result = semantic_search(conn, state.centroid_index, state.query_encoder, text, limit=page.limit,
                                  offset=page.offset)  # fmt: skip
     else:
-        filters = TopicFilters(q=text, status=StatusFilter.ALL)
+        filters = TopicFilters(q=text, status=status)
         result = keyword_search(conn, text, limit=page.limit, offset=page.offset, filters=filters)
     return _page(result, page, mode=mode.value)
 

@@ -163,6 +163,9 @@ def list_command(
 def search_command(
     text: str = typer.Argument(..., help="Words to look for (or a description, with --semantic)."),
     semantic: bool = typer.Option(False, "--semantic", help="Nearest topics by meaning (embedding model)."),
+    status: StatusFilter = typer.Option(
+        StatusFilter.CURRENT, "--status", help="Keyword search: current (not merged), active, faded, merged or all."
+    ),
     limit: int = typer.Option(20, "--limit", min=1),
     offset: int = typer.Option(0, "--offset", min=0),
     output: OutputFormat = FORMAT_OPTION,
@@ -178,7 +181,7 @@ def search_command(
         if semantic:
             page = semantic_search(conn, CentroidIndex(), LazyEncoder(settings), text, limit=limit, offset=offset)
         else:
-            filters = TopicFilters(q=text, status=StatusFilter.ALL)
+            filters = TopicFilters(q=text, status=status)
             page = keyword_search(conn, text, limit=limit, offset=offset, filters=filters)
     mode = "semantic" if semantic else "keyword"
     _print_items(page.items, output, f"{mode} search {text!r}: {page.total} topics", with_score=True)
@@ -209,6 +212,8 @@ def show_command(
 def _print_detail(detail: dict[str, Any], articles: list[dict[str, Any]]) -> None:
     growth = detail["growth"]
     console.print(f"[bold]Topic {detail['id']}: {detail['label'] or '-'}[/] ({detail['status']})")
+    if detail.get("merged_into") is not None:
+        console.print(f"[bold]{_merged_note(detail)}[/]: its articles are there now")
     console.print(f"[dim]{detail['representative_title']}[/]")
     console.print(f"{detail['article_count']} articles from {detail['outlet_count']} outlets "
                   f"({', '.join(detail['outlets'])}); languages: {', '.join(detail['languages']) or '-'}")  # fmt: skip
@@ -237,6 +242,14 @@ def _print_lineage(events: list[dict[str, Any]], links: dict[str, Any]) -> None:
     for key in ("merged_from", "split_into", "split_from"):
         if links[key]:
             console.print(f"{key.replace('_', ' ')}: {', '.join(map(str, links[key]))}")
+    if links.get("merged_into") is not None:
+        console.print(_merged_note(links))
+
+
+def _merged_note(links: dict[str, Any]) -> str:
+    """ "merged into #27 at 2025-02-13 14:00 UTC" (the time when the survivor's lineage records it)."""
+    at = f" at {_when(links['merged_at'])}" if links.get("merged_at") else ""
+    return f"merged into #{links['merged_into']}{at}"
 
 
 @topics_app.command("timeline")

@@ -156,9 +156,23 @@ def _split_parents(conn: Connection, topic_id: int) -> list[int]:
     return sorted({r.topic_id for r in conn.execute(query) if topic_id in {int(x) for x in r.related or []}})
 
 
+def _merged_into(conn: Connection, topic_id: int) -> tuple[int | None, str | None]:
+    """Where a merged topic went, and when: its survivor's ``merged`` event naming it (None, None if not merged)."""
+    into = conn.execute(select(topics.c.merged_into).where(topics.c.id == topic_id)).scalar()
+    if into is None:
+        return None, None
+    query = select(lineage_events.c.at, lineage_events.c.related).where(
+        lineage_events.c.topic_id == into, lineage_events.c.kind == "merged"
+    )
+    times = [r.at for r in conn.execute(query) if topic_id in {int(x) for x in r.related or []}]
+    return int(into), (min(times).isoformat() if times else None)
+
+
 def topic_lineage(conn: Connection, topic_id: int) -> dict[str, Any]:
-    """``{"topic_id", "events", "merged_from", "split_into", "split_from"}`` (events oldest first)."""
+    """``{"topic_id", "events", "merged_from", "split_into", "split_from", "merged_into", "merged_at"}``
+    (events oldest first; ``merged_into``/``merged_at`` None unless the topic was merged into another)."""
     topic_exists(conn, topic_id)
+    merged_into, merged_at = _merged_into(conn, topic_id)
     query = select(lineage_events).where(lineage_events.c.topic_id == topic_id)
     rows = conn.execute(query.order_by(lineage_events.c.at, lineage_events.c.id)).all()
     events = [_event_of(r) for r in rows]
@@ -171,6 +185,8 @@ def topic_lineage(conn: Connection, topic_id: int) -> dict[str, Any]:
         "merged_from": sorted(merged_from),
         "split_into": sorted(split_into),
         "split_from": _split_parents(conn, topic_id),
+        "merged_into": merged_into,
+        "merged_at": merged_at,
     }
 
 
@@ -200,4 +216,5 @@ def topic_detail(
         "merged_from": lineage["merged_from"],
         "split_into": lineage["split_into"],
         "split_from": lineage["split_from"],
+        "merged_at": lineage["merged_at"],
     }

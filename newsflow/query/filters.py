@@ -30,6 +30,7 @@ class StatusFilter(StrEnum):
     ACTIVE = "active"
     FADED = "faded"
     MERGED = "merged"
+    CURRENT = "current"  # active or faded: a merged topic is empty, its articles are in the survivor
     ALL = "all"
 
 
@@ -101,7 +102,9 @@ def keyword_score(q: str) -> ColumnElement[float]:
 def filter_predicates(filters: TopicFilters, z_threshold: float) -> list[ColumnElement[bool]]:
     """The WHERE clauses of ``filters`` over ``topics`` outer-joined with ``topic_growth``."""
     where: list[ColumnElement[bool]] = []
-    if filters.status is not StatusFilter.ALL:
+    if filters.status is StatusFilter.CURRENT:
+        where.append(topics.c.status != StatusFilter.MERGED.value)
+    elif filters.status is not StatusFilter.ALL:
         where.append(topics.c.status == filters.status.value)
     if filters.since is not None:
         where.append(topics.c.last_seen >= filters.since)

@@ -99,7 +99,9 @@ def test_unknown_id_is_a_named_error(app: object, dataset: Dataset) -> None:
 
 def test_search_timeline_and_lineage(app: object, dataset: Dataset) -> None:
     found = json.loads(run(app, "topics", "search", "election", "--format", "json"))
-    assert {r["id"] for r in found} == {1, 4, 5} and all(r["score"] > 0 for r in found)
+    assert {r["id"] for r in found} == {1, 5} and all(r["score"] > 0 for r in found)  # 4, merged, is empty
+    everything = json.loads(run(app, "topics", "search", "election", "--status", "all", "--format", "json"))
+    assert {r["id"] for r in everything} == {1, 4, 5}
     assert "election recount" in run(app, "topics", "search", "recount")
     series = list(csv.DictReader(io.StringIO(run(app, "topics", "timeline", "1", "--format", "csv"))))
     assert [int(r["count"]) for r in series] == [1, 2, 0, 1, 0, 2]
@@ -130,3 +132,11 @@ def test_the_table_titles_a_topic_by_its_headline_with_the_keywords_beneath() ->
     out = console.export_text()
     assert "Voters [bold]queue[/] for hours" in out  # the headline, shown literally (no markup injection)
     assert out.index("Voters") < out.index("vote · election")  # the keywords beneath it
+
+
+def test_a_merged_topic_says_where_it_went(app: object, dataset: Dataset) -> None:
+    lineage = json.loads(run(app, "topics", "lineage", "4", "--format", "json"))
+    assert lineage["merged_into"] == 1 and lineage["merged_at"] is not None
+    assert "merged into #1 at " in run(app, "topics", "lineage", "4")
+    assert "merged into #1 at " in run(app, "topics", "show", "4")
+    assert json.loads(run(app, "topics", "lineage", "1", "--format", "json"))["merged_into"] is None
