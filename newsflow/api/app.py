@@ -16,7 +16,7 @@ from fastapi_offline import FastAPIOffline
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from newsflow.api import routes_alerts, routes_topics
+from newsflow.api import routes_alerts, routes_outlets, routes_topics
 from newsflow.api.deps import get_engine, require_api_key
 from newsflow.errors import NewsflowError, StoreUnavailableError, TopicNotFoundError
 from newsflow.query.semantic import CentroidIndex, LazyEncoder
@@ -76,7 +76,7 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,  # ReDoc's bundle still fetches its footer logo from a CDN; /docs is complete
         title="newsflow API",
         version=_version(),
-        description="Topics, search, growth alerts and silences over the newsflow store.",
+        description="Topics, search, provenance, growth alerts and silences over the newsflow store.",
     )
     app.state.settings = settings
     app.state.engine = open_store(settings, create=False)  # StoreNotFoundError: the API never creates a store
@@ -87,5 +87,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(health_router, prefix=API_PREFIX)
     app.include_router(routes_topics.router, prefix=API_PREFIX, dependencies=keyed)
     app.include_router(routes_alerts.router, prefix=API_PREFIX, dependencies=keyed)
+    app.include_router(routes_outlets.router, prefix=API_PREFIX, dependencies=keyed)
     web_routes.install(app)
     return app

@@ -38,6 +38,7 @@ def _register_commands() -> None:
         "newsflow.cli.ingest_cmd",
         "newsflow.cli.clustering_cmd",
         "newsflow.cli.topics_cmd",
+        "newsflow.cli.outlets_cmd",
         "newsflow.cli.api_cmd",
         "newsflow.cli.alerts_cmd",
         "newsflow.cli.status_cmd",

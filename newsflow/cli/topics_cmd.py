@@ -192,7 +192,7 @@ def show_command(
     topic_id: int = typer.Argument(..., help="Topic id."),
     output: OutputFormat = FORMAT_OPTION,
 ) -> None:
-    """One topic: summary, growth, articles grouped by outlet, lineage (csv: its articles)."""
+    """One topic: summary, growth, articles grouped by outlet, provenance, lineage (csv: its articles)."""
     from newsflow.query.detail import topic_detail
 
     settings = _settings()
@@ -229,7 +229,22 @@ def _print_detail(detail: dict[str, Any], articles: list[dict[str, Any]]) -> Non
     for a in articles:
         table.add_row(a["outlet"], _when(a["published_at"]), a["title"], a["url"])
     console.print(table)
+    _print_provenance(detail.get("provenance") or {})
     _print_lineage(detail["lineage"], detail)
+
+
+def _print_provenance(provenance: dict[str, Any]) -> None:
+    """Who reported first and each other outlet's lag; a time that is a fetch time says so."""
+    entries = provenance.get("outlets") or []
+    if not entries:
+        return
+    table = Table(title=f"Provenance (first: {escape(provenance['first_outlet'])} at {_when(provenance['first_at'])})")
+    for name in ("outlet", "first report", "lag", "time from"):
+        table.add_column(name, justify="right" if name == "lag" else "left")
+    for e in entries:
+        lag = "first" if e["first"] else f"+{e['lag_minutes']:g} min"
+        table.add_row(escape(e["outlet"]), _when(e["first_at"]), lag, e["time_source"])
+    console.print(table)
 
 
 def _print_lineage(events: list[dict[str, Any]], links: dict[str, Any]) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Text, cast, func, select
 
 from newsflow.errors import TopicNotFoundError
 from newsflow.query.filters import LIKE_ESCAPE, escape_like
+from newsflow.query.provenance import members_provenance
 from newsflow.query.summaries import (
     SUMMARY_COLUMNS,
     bounded_span,
@@ -200,7 +201,8 @@ def topic_timeline(conn: Connection, topic_id: int, hours: int) -> dict[str, Any
 def topic_detail(
     conn: Connection, topic_id: int, *, max_articles: int, max_hours: int, as_of: datetime | None = None
 ) -> dict[str, Any]:
-    """TopicSummary plus representative ids, growth series, articles by outlet and lineage."""
+    """TopicSummary plus representative ids, growth series, articles by outlet, lineage and provenance
+    (who reported first, each other outlet's lag: ``newsflow.query.provenance``)."""
     row = _topic_row(conn, topic_id)
     as_of = as_of or reference_hour(conn)
     first, last = bounded_span(row.first_seen, row.last_seen, max_hours)
@@ -217,4 +219,5 @@ def topic_detail(
         "split_into": lineage["split_into"],
         "split_from": lineage["split_from"],
         "merged_at": lineage["merged_at"],
+        "provenance": members_provenance(conn, topic_id),
     }

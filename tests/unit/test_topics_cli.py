@@ -140,3 +140,32 @@ def test_a_merged_topic_says_where_it_went(app: object, dataset: Dataset) -> Non
     assert "merged into #1 at " in run(app, "topics", "lineage", "4")
     assert "merged into #1 at " in run(app, "topics", "show", "4")
     assert json.loads(run(app, "topics", "lineage", "1", "--format", "json"))["merged_into"] is None
+
+
+def test_show_has_a_provenance_table_and_json_key(app: object, dataset: Dataset) -> None:
+    # issue 18 item 10: who reported first, and each other outlet's lag
+    table = run(app, "topics", "show", "1")
+    assert "Provenance (first: Alpha News at 2026-03-01 00:30)" in table
+    assert "+72 min" in table and "published" in table
+    assert table.index("Provenance") > table.index("Articles (") and table.index("Provenance") < table.index("Lineage")
+    detail = json.loads(run(app, "topics", "show", "1", "--format", "json"))
+    assert detail["provenance"]["first_outlet"] == "Alpha News"
+    assert [e["lag_minutes"] for e in detail["provenance"]["outlets"]] == [0.0, 72.0]
+
+
+def test_outlets_leaderboard_json_csv_and_table(app: object, dataset: Dataset, monkeypatch: pytest.MonkeyPatch) -> None:
+    from newsflow.cli import outlets_cmd
+
+    monkeypatch.setattr(outlets_cmd, "console", Console(width=220))
+    board = json.loads(run(app, "outlets", "--since", "2026-03-01", "--format", "json"))
+    assert board["topics"] == 1 and board["since"] == "2026-03-01T00:00:00+00:00" and board["until"] is None
+    assert [(r["outlet"], r["first_reported"], r["covered"], r["median_lag_minutes"]) for r in board["outlets"]] == [
+        ("Alpha News", 1, 1, None), ("Beta Times", 0, 1, 72.0),
+    ]  # fmt: skip
+    rows = list(csv.DictReader(io.StringIO(run(app, "outlets", "--since", "1000w", "--format", "csv"))))
+    assert [r["outlet"] for r in rows] == ["Alpha News", "Beta Times"] and rows[1]["median_lag_minutes"] == "72.0"
+    table = run(app, "outlets", "--since", "1000w")
+    assert "Outlets over 1 stories" in table and "72 min" in table
+    assert "No stories" in run(app, "outlets")  # the default --since 7d: the dataset is older
+    result = CliRunner().invoke(app, ["outlets", "--since", "soon"])  # type: ignore[arg-type]
+    assert result.exit_code == 1 and isinstance(result.exception, InvalidTimeError)

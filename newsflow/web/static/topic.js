@@ -1,4 +1,4 @@
-/* newsflow topic page: facts, growth chart, articles grouped by outlet, lineage. */
+/* newsflow topic page: facts, growth chart, articles grouped by outlet, lineage, provenance. */
 "use strict";
 
 (() => {
@@ -116,6 +116,18 @@
     list.hidden = names.length === 0;
   }
 
+  /** One outlet of the provenance: "first: <outlet> at <time>" or "<outlet> +N min"; a fetch time says so. */
+  function provenanceItem(entry) {
+    const source = entry.time_source && entry.time_source !== "published"
+      ? el("span", { className: "muted small time-source" }, ` (time ${entry.time_source})`) : null;
+    const lag = Number(entry.lag_minutes) || 0;
+    return el("li", { className: `provenance-entry${entry.first ? " first" : ""}`, dataset: { outlet: entry.outlet } },
+      entry.first
+        ? ["first: ", el("strong", { className: "outlet" }, entry.outlet), " at ", NF.timeEl(entry.first_at)]
+        : [el("span", { className: "outlet" }, entry.outlet), " ", el("span", { className: "lag" }, `+${lag} min`)],
+      source);
+  }
+
   function render(t) {
     document.title = `newsflow · ${t.representative_title || t.label || "topic " + t.id}`;
     byId("representative").textContent = t.representative_title || t.label || `Topic ${t.id}`;
@@ -151,6 +163,9 @@
       relation("Split into", "split-into", t.split_into),
       relation("Split from", "split-from", t.split_from),
       t.merged_into ? relation("Merged into", "merged-into", [t.merged_into]) : null);
+    const reporters = (t.provenance && t.provenance.outlets) || [];
+    fill(byId("provenance"), reporters.length ? reporters.map(provenanceItem)
+      : el("li", { className: "muted" }, "No articles."));
     const events = t.lineage || [];
     fill(byId("lineage"), events.length ? events.map(lineageItem) : el("li", { className: "muted" }, "No lineage events."));
     byId("topic").hidden = false;

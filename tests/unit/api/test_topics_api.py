@@ -264,3 +264,27 @@ def test_semantic_search_ranks_the_matching_topic_first(client: TestClient, keye
         body = client.get(f"{TOPICS}/search", params={"q": text, "mode": "semantic", "limit": 3}).json()
         assert body["mode"] == "semantic" and ids(body)[0] == expected, (text, body["items"])
         assert body["items"][0]["score"] > body["items"][1]["score"]
+
+
+# --- provenance (issue 18 item 10) ----------------------------------------------------------------------
+
+
+def test_topic_detail_carries_its_provenance(client: TestClient) -> None:
+    provenance = client.get(f"{TOPICS}/1").json()["provenance"]
+    assert provenance["first_outlet"] == "Alpha News" and provenance["first_at"] == "2026-03-01T00:30:00+00:00"
+    assert [(e["outlet"], e["lag_minutes"], e["time_source"]) for e in provenance["outlets"]] == [
+        ("Alpha News", 0.0, "published"), ("Beta Times", 72.0, "published"),
+    ]  # fmt: skip
+
+
+def test_outlets_leaderboard_route(client: TestClient) -> None:
+    body = client.get("/api/v1/outlets", params={"since": "2026-03-01T00:00:00"}).json()
+    assert body["topics"] == 1 and body["since"] == "2026-03-01T00:00:00+00:00"
+    assert [(r["outlet"], r["first_reported"], r["median_lag_minutes"]) for r in body["outlets"]] == [
+        ("Alpha News", 1, None), ("Beta Times", 0, 72.0),
+    ]  # fmt: skip
+    assert client.get("/api/v1/outlets", params={"until": (T0 - timedelta(days=1)).isoformat()}).json()["topics"] == 0
+    backwards = client.get("/api/v1/outlets", params={"since": "2026-03-02T00:00:00Z", "until": "2026-03-01T00:00:00Z"})
+    assert backwards.status_code == 422 and backwards.json()["detail"][0]["loc"] == ["query", "until"]
+    assert client.get("/api/v1/outlets", params={"since": "soon"}).status_code == 422
+    assert client.get("/api/v1/outlets", headers={"X-API-Key": ""}).status_code == 401

@@ -16,19 +16,8 @@ from newsflow.query.listing import keyword_search, list_topics
 from newsflow.query.semantic import CentroidIndex, LazyEncoder, semantic_search
 from newsflow.query.summaries import bounded_span, hourly_series, sparkline
 from newsflow.settings import Settings
-from newsflow.store.database import open_store
 from newsflow.store.schema import topics
-from tests.unit.query.dataset import T0, Dataset, fill_store, unit_vector
-
-
-@pytest.fixture
-def engine(settings: Settings) -> Engine:
-    return open_store(settings)
-
-
-@pytest.fixture
-def dataset(engine: Engine) -> Dataset:
-    return fill_store(engine)
+from tests.unit.query.dataset import T0, Dataset, unit_vector
 
 
 class FixedEncoder:
