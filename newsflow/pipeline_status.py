@@ -1,18 +1,18 @@
 """One summary of the pipeline for operators (``newsflow status``).
 
-Seven sections — the store in use, consumer lag, feeds failing and paused, last ingest, last
-re-clustering, alerts firing, dead letters — each read independently: a service that is down turns
-its sections into one named error line (``BrokerUnavailableError: ...``) and the rest is still
-shown. Only an unreachable (or missing: ``StoreNotFoundError``, status never creates one) store
-makes the whole status "failed" (the CLI's exit status 1), since the store is what every other part
-of newsflow writes to.
+Eight sections — the store in use, consumer lag, feeds failing and paused, last ingest, last
+re-clustering, alerts firing, dead letters, the last run of each Airflow DAG — each read
+independently: a service that is down turns its sections into one named error line
+(``BrokerUnavailableError: ...``) and the rest is still shown. Only an unreachable (or missing:
+``StoreNotFoundError``, status never creates one) store makes the whole status "failed" (the
+CLI's exit status 1), since the store is what every other part of newsflow writes to.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -31,7 +31,8 @@ log = logging.getLogger(__name__)
 RECLUSTER_JOB = "recluster"  # clustering.persist.RECLUSTER_JOB (not imported: keeps numpy out of the CLI)
 INGEST_JOB = "ingest"
 TOP_ALERTS = 5
-SECTIONS = ("store", "consumer_lag", "feeds_failing", "last_ingest", "last_recluster", "alerts_firing", "dead_letters")
+SECTIONS = ("store", "consumer_lag", "feeds_failing", "last_ingest", "last_recluster", "alerts_firing", "dead_letters",
+            "dag_runs")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -172,6 +173,13 @@ def dead_letters(settings: Settings) -> dict[str, Any]:
 # --- the whole status -------------------------------------------------------------------------------
 
 
+def dag_runs(settings: Settings) -> dict[str, Any]:
+    """newsflow's DAGs in the local Airflow: paused or not, and each one's newest run."""
+    from newsflow.infra.airflow_local import dag_states
+
+    return {"dags": [asdict(d) for d in dag_states(settings)]}
+
+
 def open_status_store(settings: Settings) -> Engine:
     """The store without migrating it (status must not change anything), or ``StoreUnavailableError``."""
     return open_store(settings, run_migrations=False, create=False)
@@ -181,6 +189,7 @@ def collect_status(settings: Settings, open_engine: Callable[[Settings], Engine]
     status = PipelineStatus()
     lag = _read("consumer_lag", lambda: consumer_lag(settings).as_dict())
     dead = _read("dead_letters", lambda: dead_letters(settings))
+    runs = _read("dag_runs", lambda: dag_runs(settings))
     where = {"url": safe_store_url(settings), "origin": store_origin(settings)}
     try:
         engine = open_engine(settings)
@@ -195,6 +204,6 @@ def collect_status(settings: Settings, open_engine: Callable[[Settings], Engine]
             store = _store_sections(engine)
         finally:
             engine.dispose()
-    by_name = {s.name: s for s in [used, lag, dead, *store]}
+    by_name = {s.name: s for s in [used, lag, dead, runs, *store]}
     status.sections = [by_name[n] for n in SECTIONS]
     return status

@@ -50,15 +50,24 @@ def up_command(
     airflow_services: bool = typer.Option(
         False, "--airflow-services", help="Also start Airflow's scheduler, dag-processor and api-server."
     ),
+    keep_paused: bool = typer.Option(
+        False, "--keep-paused", help="With --airflow-services: leave newsflow's DAGs paused (Airflow's default)."
+    ),
 ) -> None:
     """Start the local Kafka broker (and more) and migrate Airflow's DB; harmless when already up."""
     from newsflow.infra import services
 
     settings = _settings()
     started = time.monotonic()
-    services.up(settings, postgres=postgres, airflow_services=airflow_services)
+    services.up(settings, postgres=postgres, airflow_services=airflow_services, keep_paused=keep_paused)
     print_status_table(services.status(settings, check_imports=False))
     console.print(f"infra up in {time.monotonic() - started:.1f} s (state: {settings.state_dir})")
+    if airflow_services:
+        from newsflow.infra.airflow_local import ui_login
+
+        console.print(ui_login(settings), soft_wrap=True)
+        paused = "paused (--keep-paused)" if keep_paused else "unpaused: they run on their schedules"
+        console.print(f"newsflow's DAGs are {paused}; `newsflow status` shows their last runs")
 
 
 @infra_app.command("down")

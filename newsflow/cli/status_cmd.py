@@ -59,6 +59,14 @@ def _alerts_lines(value: dict[str, Any]) -> list[str]:
     return lines + more_line(len(value["top"]), value["count"], "`newsflow alerts list`")
 
 
+def _dag_line(dag: dict[str, Any]) -> str:
+    """ "ingest_feeds success at 2026-12-04 21:10 (scheduled)", "… paused", "… not parsed yet"."""
+    if dag["paused"] is None:
+        return f"{dag['dag_id']} not parsed yet"
+    run = f"{dag['last_state']} at {dag['last_run_after']} ({dag['last_run_type']})" if dag["last_state"] else "no runs"
+    return f"{dag['dag_id']} {run}{', paused' if dag['paused'] else ''}"
+
+
 def section_lines(section: Section) -> list[str]:
     """The human-readable lines of one section; a section that failed is one ``name: ErrorName: ...`` line."""
     title = section.name.replace("_", " ")
@@ -77,6 +85,8 @@ def section_lines(section: Section) -> list[str]:
         return [f"last ingest: {value['last_success_at'] or 'never'} (last poll {value['last_polled_at'] or 'never'})"]
     if section.name == "last_recluster":
         return [f"last re-clustering: {value['last_run_at'] or 'never'}"]
+    if section.name == "dag_runs":
+        return ["dag runs: " + " · ".join(_dag_line(d) for d in value["dags"])]
     if section.name == "dead_letters":
         return [f"dead letters: {value['count']} ({value['not_replayed']} not replayed; `newsflow dlq list`)"]
     return [f"{title}: {value.get('count', value)}"]

@@ -18,7 +18,7 @@ import urllib.request
 from pathlib import Path
 
 from newsflow.errors import InfraError, MissingToolError, PortInUseError, ServiceNotReadyError
-from newsflow.infra import processes
+from newsflow.infra import airflow_dags, processes
 from newsflow.infra.processes import ServiceStatus
 from newsflow.settings import Settings
 
@@ -151,17 +151,21 @@ def _api_healthy(settings: Settings) -> bool:
         return False
 
 
-def start_services(settings: Settings) -> dict[str, int]:
-    """Start scheduler, dag-processor and api-server (those not yet running); wait for the API."""
+def start_services(settings: Settings, *, keep_paused: bool = False) -> dict[str, int]:
+    """Start scheduler, dag-processor and api-server (those not yet running); wait for the API.
+
+    newsflow's DAGs run unless ``keep_paused``: created unpaused, and unpaused if an earlier start
+    left them paused (``airflow_dags``)."""
     check_ports(settings)
     pids: dict[str, int] = {}
     started: list[str] = []
+    env = {**_env(settings), **airflow_dags.paused_at_creation_env(keep_paused)}
     for name in SERVICES:
         pid = processes.running_pid(_pid_file(settings, name))
         if pid is None:
             pid = processes.start_detached(
                 _service_cmd(name, settings), pid_file=_pid_file(settings, name),
-                log_file=_log_file(settings, name), env=_env(settings), cwd=settings.resolved_airflow_home,
+                log_file=_log_file(settings, name), env=env, cwd=settings.resolved_airflow_home,
             )  # fmt: skip
             log.info("started airflow %s (pid %s)", name, pid)
             started.append(name)
@@ -172,7 +176,21 @@ def start_services(settings: Settings) -> dict[str, int]:
         for name in started:  # what this call started and failed must not linger as orphans
             processes.stop_from_pid_file(_pid_file(settings, name), settings.infra_stop_timeout_s)
         raise
+    if not keep_paused:
+        timeout = settings.infra_start_timeout_s
+        unpaused = airflow_dags.unpause_existing(_db_path(settings), _airflow_cmd(), env, timeout)
+        if unpaused:
+            log.info("unpaused %s", ", ".join(unpaused))
     return pids
+
+
+def dag_states(settings: Settings) -> list[airflow_dags.DagState]:
+    """newsflow's DAGs in this deployment's metadata DB: paused or not, and their newest runs."""
+    return airflow_dags.dag_states(_db_path(settings))
+
+
+def ui_login(settings: Settings) -> str:
+    return airflow_dags.ui_login(settings.resolved_airflow_home, settings.airflow_api_port)
 
 
 def _wait_healthy(settings: Settings, pids: dict[str, int]) -> None:

@@ -42,7 +42,9 @@ def state_lock(settings: Settings, timeout_s: float) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def up(settings: Settings, *, postgres: bool = False, airflow_services: bool = False) -> None:
+def up(
+    settings: Settings, *, postgres: bool = False, airflow_services: bool = False, keep_paused: bool = False
+) -> None:
     """Start Kafka (+ PostgreSQL, + Airflow services) and migrate Airflow's DB; harmless when running."""
     with state_lock(settings, settings.infra_install_timeout_s):
         kafka_local.check_ports(settings)
@@ -55,7 +57,7 @@ def up(settings: Settings, *, postgres: bool = False, airflow_services: bool = F
             postgres_local.start_postgres(settings)
         airflow_local.migrate_db(settings)
         if airflow_services:
-            airflow_local.start_services(settings)
+            airflow_local.start_services(settings, keep_paused=keep_paused)
 
 
 def down(settings: Settings) -> list[str]:

@@ -20,6 +20,7 @@ import pytest
 from kafka import KafkaAdminClient
 
 from newsflow.infra import processes
+from newsflow.infra.airflow_dags import dag_states
 from newsflow.infra.airflow_local import check_dags, dag_import_errors
 from newsflow.settings import Settings
 
@@ -122,10 +123,20 @@ def test_up_twice_status_and_down_leave_no_process(infra: Infra) -> None:
         assert conn.execute("SELECT current_database()").fetchone() == ("newsflow",)
     assert (infra.state_dir / "airflow" / "airflow.db").exists()
 
-    _assert_ok(infra.cli("up", "--airflow-services"))
+    up = infra.cli("up", "--airflow-services")
+    _assert_ok(up)
     running = infra.pids()
     assert running["kafka"] == first["kafka"] and running["postgres"] == first["postgres"]
     assert set(AIRFLOW_SERVICES) <= set(running)
+    # issue 18 item 3: the UI's address and login are printed, and newsflow's DAGs are created unpaused
+    assert "Airflow UI: http://127.0.0.1:" in up.stdout and ", user admin, password " in up.stdout, up.stdout
+    db = infra.state_dir / "airflow" / "airflow.db"
+
+    def parsed_and_unpaused() -> bool:
+        states = dag_states(db)
+        return all(d.paused is not None for d in states) and not any(d.paused for d in states)
+
+    assert processes.wait_until(parsed_and_unpaused, 180.0, interval_s=2.0), dag_states(db)
 
     status = infra.cli("status")
     _assert_ok(status)
