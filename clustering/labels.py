@@ -51,13 +51,19 @@ def _as_written(terms: list[str], docs: Sequence[Doc], settings: Settings) -> li
     """Each term as the members write it most often (a German stem such as "verhandl" is never shown);
     one pass over the members for all terms."""
     wanted = set(terms)
-    seen: dict[str, Counter[str]] = {t: Counter() for t in terms}
+    words: dict[str, Counter[str]] = {t: Counter() for t in terms}
+    parts: dict[str, Counter[str]] = {t: Counter() for t in terms}  # "zöll" of "Metallzölle"
     for d in docs:
         text = d.sparse_text(settings)
         for term, word, whole in surface_words(text, d.language or detect_language(text)):
-            if term in wanted:  # a whole word outweighs any number of compound parts ("zölle", not "zöll")
-                seen[term][word] += 1_000_000 if whole else 1
-    return [min(seen[t], key=lambda w: (-seen[t][w], w)) if seen[t] else t for t in terms]
+            if term in wanted:
+                (words if whole else parts)[term][word] += 1
+    # A whole word as written wins over any compound part ("zölle", not "zöll"); a part over the stem.
+    return [_most_written(words[t]) or _most_written(parts[t]) or t for t in terms]
+
+
+def _most_written(counts: Counter[str]) -> str | None:
+    return min(counts, key=lambda w: (-counts[w], w)) if counts else None
 
 
 def entities(docs: Sequence[Doc], vectoriser: SparseVectoriser, settings: Settings, top: int) -> list[str]:

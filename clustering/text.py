@@ -137,8 +137,10 @@ def compound_parts(word: str) -> tuple[str, ...]:
     """The noun parts (lower case) of a German compound ("rohstoffabkommen" → "rohstoff", "abkommen"), none for a simple
     word: outlets name one thing by several compounds ("Rohstoffdeal", "Rohstoffabkommen", "Rohstoff-Deal"),
     which share no stem but share parts. HanTa's morphological analysis finds the parts."""
-    if len(word) < 8 or "-" in word:
-        return tuple(p.lower() for p in word.split("-") if len(p) >= 3) if "-" in word else ()
+    if "-" in word:  # "Rohstoff-Deal": the parts are written out
+        return tuple(p.lower() for p in word.split("-") if len(p) >= 3)
+    if len(word) < 8:  # too short to hold two nouns of three letters or more and a joint
+        return ()
     lemma, morphemes, _ = _german_morphology().analyze(word, taglevel=3)
     nouns = tuple(m for m, tag in morphemes if tag in _NOUN_PARTS and len(m) >= 3 and m != lemma)
     return nouns if len(morphemes) >= 2 else ()

@@ -10,6 +10,7 @@ import hmac
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import HTTPException, Query, Request, status
@@ -108,3 +109,10 @@ def read_connection(request: Request) -> Iterator[Connection]:
 def page_body(items: list[Any], total: int, page: Page) -> dict[str, Any]:
     """The envelope of every paginated list."""
     return {"items": items, "total": total, "limit": page.limit, "offset": page.offset}
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """Aware UTC; a time given without a zone is taken as UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -5,25 +5,18 @@ Thin HTTP layer as ``routes_topics``: parameters validated here, the read in ``n
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy import Connection
 
-from newsflow.api.deps import invalid_query_param, read_connection
+from newsflow.api.deps import as_utc, invalid_query_param, read_connection
 from newsflow.query.provenance import outlet_leaderboard
 
 router = APIRouter(tags=["outlets"])
 
 Conn = Annotated[Connection, Depends(read_connection)]
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    """Aware UTC; a time given without a zone is taken as UTC (as in ``/topics``)."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 @router.get("/outlets", summary="Outlet leaderboard: stories first-reported, covered, median lag")
@@ -32,7 +25,7 @@ def get_outlets(
     since: datetime | None = Query(None, description="Topics with an article at or after this time."),
     until: datetime | None = Query(None, description="Topics with an article at or before this time."),
 ) -> dict[str, Any]:
-    start, end = _utc(since), _utc(until)
+    start, end = as_utc(since), as_utc(until)
     if start is not None and end is not None and start > end:
         raise invalid_query_param("until", "Input should be at or after since", end.isoformat())
     return outlet_leaderboard(conn, start, end)

@@ -6,14 +6,14 @@ the reads themselves in ``newsflow.query``.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from sqlalchemy import Connection
 
-from newsflow.api.deps import Page, PageParams, get_settings, invalid_query_param, page_body, read_connection
+from newsflow.api.deps import Page, PageParams, as_utc, get_settings, invalid_query_param, page_body, read_connection
 from newsflow.query.detail import topic_articles, topic_detail, topic_lineage, topic_timeline
 from newsflow.query.filters import StatusFilter, TopicFilters, TopicSort
 from newsflow.query.listing import TopicPage, keyword_search, list_topics
@@ -32,13 +32,6 @@ MAX_NAME_CHARS = 200  # bound on outlet and language filter values
 class SearchMode(StrEnum):
     KEYWORD = "keyword"
     SEMANTIC = "semantic"
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    """Aware UTC; a time given without a zone is taken as UTC."""
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _checked_query(q: str | None, settings: Settings) -> str | None:
@@ -67,7 +60,7 @@ def get_topics(
     q: str | None = Query(None, min_length=1, description="Words in the label, keywords or headline."),
 ) -> dict[str, Any]:
     filters = TopicFilters(
-        since=_utc(since), until=_utc(until), language=language, outlet=outlet, min_size=min_size,
+        since=as_utc(since), until=as_utc(until), language=language, outlet=outlet, min_size=min_size,
         growing=growing, status=status, q=_checked_query(q, settings),
     )  # fmt: skip
     result = list_topics(
