@@ -37,8 +37,15 @@ TRAIN = ("uci", "wikinews_big", "wikinews_medium", "wikinews_big_dated", "wikine
          "de_feb2025")  # fmt: skip
 
 
-def _grid(items: list[str]) -> list[dict[str, float]]:
-    axes = [(k, [float(v) for v in vs.split(",")]) for k, vs in (item.split("=", 1) for item in items)]
+def _value(text: str) -> float | str:
+    try:
+        return float(text)
+    except ValueError:
+        return text  # e.g. same_story_recluster=all
+
+
+def _grid(items: list[str]) -> list[dict[str, float | str]]:
+    axes = [(k, [_value(v) for v in vs.split(",")]) for k, vs in (item.split("=", 1) for item in items)]
     return [dict(zip([k for k, _ in axes], combo, strict=True)) for combo in itertools.product(*[v for _, v in axes])]
 
 

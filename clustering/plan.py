@@ -24,8 +24,10 @@ import numpy as np
 
 from clustering.labels import centroids_all, summarise_all
 from clustering.recluster import cluster_window
-from clustering.reconcile import ClusterInfo, Reconciliation, reconcile
+from clustering.reconcile import ClusterInfo, Reconciliation, absorb, reconcile
+from clustering.same_story import from_settings
 from clustering.threads import blas_threads, window_threads
+from clustering.topic_merge import merge_topics
 from clustering.topics import LineageEvent, TopicSummary
 from clustering.window import Window
 from newsflow.settings import Settings
@@ -90,6 +92,30 @@ def _final_memberships(window: Window, labels: np.ndarray, rec: Reconciliation) 
     return final
 
 
+def _rows_of(window: Window, final: dict[str, int]) -> dict[int, list[int]]:
+    """Each topic's rows in the window."""
+    rows_of: dict[int, list[int]] = defaultdict(list)
+    index = {d.id: i for i, d in enumerate(window.batch.docs)}
+    for article_id, topic_id in final.items():
+        rows_of[topic_id].append(index[article_id])
+    return rows_of
+
+
+def _merge_topics(
+    window: Window, final: dict[str, int], rec: Reconciliation, now: datetime, settings: Settings
+) -> dict[str, int]:
+    """``final`` after topics of one story are folded together (``topic_merge``; off without a model)."""
+    model = from_settings(settings) if settings.topic_merge_probability > 0 else None
+    if model is None:
+        return final
+    survivor_of = merge_topics(window.batch, _rows_of(window, final), model, settings.topic_merge_probability, settings)
+    if not survivor_of:
+        return final
+    absorb(rec, survivor_of, window.topics, now)
+    log.debug("topic merge: %s", survivor_of)
+    return {a: survivor_of.get(t, t) for a, t in final.items()}
+
+
 def plan_recluster(
     window: Window, now: datetime, settings: Settings, next_topic_id: int, *,
     labels: np.ndarray | None = None, summarise: bool = True,
@@ -115,12 +141,10 @@ def _plan(
     clusters = _clusters(window, labels)
     rec = reconcile(clusters, window.memberships, window.topics, now, settings, next_topic_id)
     final = _final_memberships(window, labels, rec)
+    final = _merge_topics(window, final, rec, now, settings)
     changed = {a: t for a, t in final.items() if window.memberships.get(a) != t}
     removed = sorted(a for a in window.memberships if a not in final)
-    rows_of: dict[int, list[int]] = defaultdict(list)
-    index = {d.id: i for i, d in enumerate(window.batch.docs)}
-    for article_id, topic_id in final.items():
-        rows_of[topic_id].append(index[article_id])
+    rows_of = _rows_of(window, final)
     if summarise:
         summaries = summarise_all(window.batch, rows_of, window.vectoriser, settings)
         centroids = {t: s.centroid for t, s in summaries.items() if s.centroid is not None}

@@ -15,12 +15,14 @@ members swept into another story's cluster must not hand it the topic's id). The
   topic is ``revived``;
 * otherwise a new topic is ``born``.
 
-Active topics with no new article for ``topic_fade_hours`` are ``faded``. Pure: plain inputs and a
-passed-in ``now``; the caller applies the result to the store or to memory.
+Active topics with no new article for ``topic_fade_hours`` are ``faded``. Afterwards ``absorb``
+folds topics that ``topic_merge`` found to tell one story into their survivor. Pure: plain inputs
+and a passed-in ``now``; the caller applies the result to the store or to memory.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -204,3 +206,76 @@ def _fade(
             # A late, old article may have grown it: fading is the news, not the growth.
             out.events = [e for e in out.events if not (e.topic_id == t and e.kind is Kind.GREW)]
             out.events.append(LineageEvent(t, Kind.FADED, now, out.article_counts.get(t, meta.article_count)))
+
+
+def absorb(out: Reconciliation, survivor_of: Mapping[int, int], topics: Mapping[int, TopicMeta], now: datetime) -> None:
+    """Fold each topic ``t`` into ``survivor_of[t]`` (no chains: every survivor survives).
+
+    An existing topic is ``merged`` into its survivor (its members follow, as for reconciliation's
+    own merges); a topic born in this very run never existed for anyone, so its cluster simply
+    continues the survivor instead. The absorbed topic's own events of this run go (what it merged
+    in this run is merged into the survivor); the survivor gets one ``merged`` event (or ``grew``)
+    with the combined count, and is active if either was.
+    """
+    for t, s in sorted(survivor_of.items()):
+        was_new, t_active = t in out.new_topics, _active_after(out, topics, t)
+        count = _count(out, topics, s) + _count(out, topics, t)
+        carried = tuple(r for e in out.events if e.topic_id == t and e.kind is Kind.MERGED for r in e.related)
+        out.events = [e for e in out.events if e.topic_id != t]
+        out.topic_of_cluster = {c: s if topic == t else topic for c, topic in out.topic_of_cluster.items()}
+        out.merged_into = {x: s if into == t else into for x, into in out.merged_into.items()}
+        out.article_counts.pop(t, None)
+        out.article_counts[s] = count
+        if was_new:
+            out.new_topics.remove(t)
+            out.events = [_without_child(e, t) for e in out.events]
+            out.events = [e for e in out.events if e.kind is not Kind.SPLIT or e.related]
+        else:
+            out.status[t] = TopicStatus.MERGED
+            out.merged_into[t] = s
+        if t_active and not _active_after(out, topics, s):
+            _reactivate(out, topics, s)
+        _record_growth(out, s, count, carried if was_new else (t, *carried), now)
+    out.events.sort(key=lambda e: (e.topic_id, e.kind.value))
+
+
+def _active_after(out: Reconciliation, topics: Mapping[int, TopicMeta], t: int) -> bool:
+    if t in out.new_topics:
+        return True
+    return out.status.get(t, topics[t].status) is TopicStatus.ACTIVE
+
+
+def _count(out: Reconciliation, topics: Mapping[int, TopicMeta], t: int) -> int:
+    return out.article_counts.get(t, topics[t].article_count if t in topics else 0)
+
+
+def _without_child(event: LineageEvent, child: int) -> LineageEvent:
+    if event.kind is not Kind.SPLIT or child not in event.related:
+        return event
+    return dataclasses.replace(event, related=tuple(r for r in event.related if r != child))
+
+
+def _reactivate(out: Reconciliation, topics: Mapping[int, TopicMeta], s: int) -> None:
+    """The survivor took in an active topic's articles: it is active, not fading."""
+    out.events = [e for e in out.events if not (e.topic_id == s and e.kind is Kind.FADED)]
+    if topics[s].status is TopicStatus.ACTIVE:
+        out.status.pop(s, None)
+    else:
+        out.status[s] = TopicStatus.ACTIVE
+
+
+def _record_growth(out: Reconciliation, s: int, count: int, absorbed: tuple[int, ...], now: datetime) -> None:
+    """One event for the survivor: its ``merged`` event takes the absorbed topic in; else a ``grew``
+    (unless it already has an event of this run, whose count is brought up to date)."""
+    mine = [e for e in out.events if e.topic_id == s]
+    rest = [e for e in out.events if e.topic_id != s]
+    merged = next((e for e in mine if e.kind is Kind.MERGED), None)
+    if absorbed and merged is not None:
+        mine = [e for e in mine if e is not merged]
+        mine.append(dataclasses.replace(merged, related=tuple(sorted({*merged.related, *absorbed}))))
+    elif absorbed:
+        mine = [e for e in mine if e.kind is not Kind.GREW]
+        mine.append(LineageEvent(s, Kind.MERGED, now, count, related=absorbed))
+    elif not mine:
+        mine.append(LineageEvent(s, Kind.GREW, now, count))
+    out.events = rest + [dataclasses.replace(e, article_count=count) for e in mine]

@@ -138,13 +138,30 @@ class SameStoryModel:
         tmp.replace(path)
 
 
-def artifact_path(configured: str) -> Path | None:
-    """The artifact a ``same_story_model`` setting names: ``bundled`` (the default), a path, or
-    ``off`` / empty for the legacy similarity cuts."""
+def artifact_path(configured: str, embedding_model: str | None = None) -> Path | None:
+    """The artifact a ``same_story_model`` setting names: ``bundled`` (the default: the artifact in the
+    package trained for ``embedding_model``), a path, or ``off`` / empty for the legacy similarity cuts."""
     value = configured.strip()
     if value.lower() in ("", "off", "none"):
         return None
-    return BUNDLED_ARTIFACT if value.lower() == "bundled" else Path(value).expanduser()
+    if value.lower() != "bundled":
+        return Path(value).expanduser()
+    if embedding_model is None:
+        return BUNDLED_ARTIFACT
+    return bundled_artifacts().get(embedding_model, BUNDLED_ARTIFACT)
+
+
+@lru_cache(maxsize=1)
+def bundled_artifacts() -> dict[str, Path]:
+    """Embedding model id → the package's artifact trained for it (``models/same_story*.json``; read
+    once: every re-clustering asks)."""
+    found: dict[str, Path] = {}
+    for path in sorted(BUNDLED_ARTIFACT.parent.glob("same_story*.json")):
+        try:
+            found.setdefault(str(json.loads(path.read_text(encoding="utf-8"))["embedding_model"]), path)
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # a broken artifact is reported when it is the one asked for
+    return found
 
 
 @lru_cache(maxsize=8)
@@ -158,7 +175,7 @@ def _read(path: Path, mtime: float) -> SameStoryModel:  # mtime: a rebuilt artif
 
 def load_model(configured: str, embedding_model: str) -> SameStoryModel | None:
     """The model a setting names, checked against the embedding model in use (None: off)."""
-    path = artifact_path(configured)
+    path = artifact_path(configured, embedding_model)
     if path is None:
         return None
     if not path.is_file():

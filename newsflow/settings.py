@@ -104,6 +104,8 @@ class Settings(BaseSettings):
     join_probability: float = 0.6  # an article joins its best topic (online, and in the re-clustering's linkage)
     seed_probability: float = 0.7  # two waiting articles start a topic
     merge_probability: float = 0.7  # two clusters (2+ articles each) merge into one story
+    # Two current topics whose window members tell one story merge (clustering/topic_merge.py; 0: off).
+    topic_merge_probability: float = 0.7
     core_probability: float = 0.5  # an HDBSCAN core member less likely than this to belong goes back to the noise
     # Which of the re-clustering's decisions the model makes: "off" (its similarity cuts), "cores" (which
     # HDBSCAN core members stay; linkage and story merging keep their cuts: held-out sparse_mix2 precision

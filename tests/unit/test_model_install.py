@@ -158,14 +158,15 @@ def test_an_unverified_copy_is_replaced(cache_home: Path) -> None:
     path = install_model(NAME, download=FakeDownloader())
     (path / "model.safetensors").write_bytes(WEIGHTS[:100])  # truncated after the install
     assert installed_path(models.OPTIONAL_MODELS[NAME]) is None
-    assert [s.installed for s in list_models()] == [False]
+    assert [s.installed for s in list_models() if s.model.name == NAME] == [False]
     download = FakeDownloader()
     assert install_model(NAME, download=download) == path and len(download.calls) == 1
     assert (path / "model.safetensors").read_bytes() == WEIGHTS
 
 
 def test_unknown_model_name_is_a_named_error(cache_home: Path) -> None:
-    with pytest.raises(ModelInstallError, match=r"unknown optional model 'no-such-model' \(known: all-mpnet-base-v2\)"):
+    known = r"\(known: all-mpnet-base-v2, multilingual-e5-small\)"
+    with pytest.raises(ModelInstallError, match=r"unknown optional model 'no-such-model' " + known):
         install_model("no-such-model", download=FakeDownloader())
 
 
@@ -197,11 +198,13 @@ def test_cli_model_list_and_install_errors(cache_home: Path, tmp_path: Path) -> 
 
     listed = newsflow("model", "list", "--format", "json")
     assert listed.returncode == 0, listed.stderr
-    [row] = json.loads(listed.stdout)
-    assert row["name"] == NAME and row["installed"] is False
+    rows = {row["name"]: row for row in json.loads(listed.stdout)}
+    assert sorted(rows) == ["all-mpnet-base-v2", "multilingual-e5-small"]
+    row = rows[NAME]
+    assert row["installed"] is False
     assert row["path"] == str(cache_home / "newsflow" / "models" / NAME)
     unknown = newsflow("model", "install", "no-such-model")
     assert unknown.returncode == 1
     assert unknown.stderr.strip() == (
-        "ModelInstallError: unknown optional model 'no-such-model' (known: all-mpnet-base-v2)"
+        "ModelInstallError: unknown optional model 'no-such-model' (known: all-mpnet-base-v2, multilingual-e5-small)"
     )
