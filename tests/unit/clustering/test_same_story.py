@@ -13,10 +13,10 @@ from clustering.assign import OnlineClusterer
 from clustering.embed import BUNDLED_MODEL_ID
 from clustering.represent import Batch, Doc, SparseVectoriser, represent
 from clustering.same_story import (
-    BUNDLED_ARTIFACT,
     FEATURES,
     SameStoryModel,
     SameStoryModelError,
+    bundled_artifacts,
     from_settings,
     load_model,
     pair_features,
@@ -71,11 +71,15 @@ def test_a_model_for_another_embedding_model_is_refused_at_start(tmp_path: Path)
         OnlineClusterer(Settings(same_story_model=str(tmp_path / "m.json")), DIM)
 
 
-def test_the_bundled_model_is_for_the_bundled_embedding_model_and_calibrated() -> None:
+def test_the_bundled_model_is_for_the_bundled_embedding_model() -> None:
     model = from_settings(Settings())
     assert model is not None and model.embedding_model == BUNDLED_MODEL_ID
+
+
+@pytest.mark.parametrize("artifact", sorted(bundled_artifacts().values()), ids=lambda p: p.name)
+def test_every_bundled_artifact_is_calibrated(artifact: Path) -> None:
     # Its grouped cross-validation (cross-fitted calibration): a probability means that share of pairs.
-    table = json.loads(BUNDLED_ARTIFACT.read_text())["meta"]["cv"]["reliability"]
+    table = json.loads(artifact.read_text())["meta"]["cv"]["reliability"]
     total = sum(row["pairs"] for row in table)
     ece = sum(row["pairs"] * abs(row["predicted"] - row["observed"]) for row in table) / total
     assert ece <= 0.03
@@ -83,6 +87,17 @@ def test_the_bundled_model_is_for_the_bundled_embedding_model_and_calibrated() -
     assert len(populated) >= 5
     for row in populated:  # e.g. pairs given 0.8-0.9 are 80-90 % same-story, within 0.06
         assert abs(row["predicted"] - row["observed"]) <= 0.06, row
+
+
+def test_each_bundled_embedding_model_gets_the_artifact_trained_for_it() -> None:
+    from newsflow.models import MULTILINGUAL_E5_SMALL
+
+    e5 = load_model("bundled", MULTILINGUAL_E5_SMALL.model_id)
+    minilm = load_model("bundled", BUNDLED_MODEL_ID)
+    assert e5 is not None and e5.embedding_model == MULTILINGUAL_E5_SMALL.model_id
+    assert minilm is not None and minilm.embedding_model == BUNDLED_MODEL_ID
+    with pytest.raises(SameStoryModelError, match="was trained for embedding model"):
+        load_model("bundled", "some/other-model")  # nothing bundled for it: train one
 
 
 def _synthetic_stream(seed: int, stories: int = 40) -> tuple[list[Doc], np.ndarray, list[str]]:
