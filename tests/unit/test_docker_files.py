@@ -638,12 +638,16 @@ def test_dockerfile_runtime_image() -> None:
 
 def test_embedding_model_build_arg() -> None:
     final = _final_stage()
-    assert _stage_env(final, build_args={})["NEWSFLOW_EMBEDDING_MODEL"] == "", "default: the bundled model"
+    env = _stage_env(final, build_args={})
+    assert env["NEWSFLOW_EMBEDDING_MODEL"] == "", "default: the default model (multilingual-e5-small)"
+    assert env["XDG_CACHE_HOME"] == "/models/cache"  # where the models stage installed it
     model_id = "sentence-transformers/paraphrase-multilingual-MiniLM-L12-v2"
     baked = _stage_env(final, build_args={"EMBEDDING_MODEL": model_id})["NEWSFLOW_EMBEDDING_MODEL"]
     assert baked == f"/models/{model_id}"
     models_stage = next(s for s in _stages() if s["name"] == "models")
-    assert "'/models/' + name" in " ".join(rest for kw, rest in models_stage["instructions"] if kw == "RUN")
+    runs = " ".join(rest for kw, rest in models_stage["instructions"] if kw == "RUN")
+    assert "'/models/' + name" in runs
+    assert "XDG_CACHE_HOME=/models/cache" in runs and "install_model('multilingual-e5-small')" in runs
     assert any(kw == "COPY" and rest.startswith("--from=models /models") for kw, rest in final["instructions"])
     # compose passes the build arg through and does not override the image's model choice.
     model = _model()

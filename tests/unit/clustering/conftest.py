@@ -12,7 +12,7 @@ def st_model() -> tuple[str, Any]:
     from clustering.embed import load_model
     from newsflow.settings import Settings
 
-    return load_model(Settings())
+    return load_model(Settings(embedding_model="all-MiniLM-L6-v2"))  # as the ``settings`` fixture
 
 
 @pytest.fixture

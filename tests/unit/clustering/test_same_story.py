@@ -68,11 +68,11 @@ def test_artifact_round_trip_and_refusals(tmp_path: Path) -> None:
 def test_a_model_for_another_embedding_model_is_refused_at_start(tmp_path: Path) -> None:
     dense_only_model().save(tmp_path / "m.json")  # trained for "test-model", not the bundled MiniLM
     with pytest.raises(SameStoryModelError, match="not 'sentence-transformers/all-MiniLM-L6-v2'"):
-        OnlineClusterer(Settings(same_story_model=str(tmp_path / "m.json")), DIM)
+        OnlineClusterer(Settings(embedding_model="all-MiniLM-L6-v2", same_story_model=str(tmp_path / "m.json")), DIM)
 
 
 def test_the_bundled_model_is_for_the_bundled_embedding_model() -> None:
-    model = from_settings(Settings())
+    model = from_settings(Settings(embedding_model="all-MiniLM-L6-v2"))
     assert model is not None and model.embedding_model == BUNDLED_MODEL_ID
 
 
