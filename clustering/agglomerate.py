@@ -37,6 +37,7 @@ from clustering.represent import Batch, SimilarityWeights
 
 log = logging.getLogger(__name__)
 _PAIR_BLOCK = 16_384  # pairs scored at once (bounds the gathered rows)
+_INT32_MAX = int(np.iinfo(np.int32).max)
 
 
 @dataclass
@@ -57,34 +58,34 @@ class ClusterSums:
     foreign: np.ndarray  # (m,) sums of the members' ``Batch.foreign`` (not in English)
     # ``sparse`` over only the columns it uses (which merges never add to), for the kernels: theirs
     # work space grows with the columns. Rebuilt when ``sparse`` is not the matrix it was made from.
-    _compact: _Compact | None = field(default=None, repr=False, compare=False)
+    _compact: Compact | None = field(default=None, repr=False, compare=False)
 
-    def compact(self) -> _Compact:
+    def compact(self) -> Compact:
         if self._compact is None or self._compact.full is not self.sparse:
-            self._compact = _Compact.of(self.sparse)
+            self._compact = Compact.of(self.sparse)
         return self._compact
 
     def sparse_dots(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Dot products of the sparse sums of clusters ``a[i]`` and ``b[i]`` (float64): bit for bit
         ``np.asarray(sparse[a].multiply(sparse[b]).sum(axis=1), dtype=np.float64).ravel()``."""
         local = self.compact().local
-        return _row_products(local.take(a), local.take(b))
+        return row_products(local.take(a), local.take(b))
 
     def sparse_norms(self) -> np.ndarray:
         """Each cluster's sparse sum's length (float64), as ``sparse_dots`` of every cluster with itself."""
         local = self.compact().local
-        return np.sqrt(_row_products(local, local))
+        return np.sqrt(row_products(local, local))
 
     @classmethod
     def of(cls, batch: Batch, groups: np.ndarray, m: int) -> ClusterSums:
         """Sums of the rows of ``batch`` by ``groups`` (every row in 0..m−1)."""
-        grouping = _grouping(groups, m)
+        grouping = grouping_matrix(groups, m)
         member = grouping.csr()
         first = np.full(m, np.inf)
         last = np.full(m, -np.inf)
         np.minimum.at(first, groups, batch.hours)
         np.maximum.at(last, groups, batch.hours)
-        rows = _Compact.of(batch.sparse)
+        rows = Compact.of(batch.sparse)
         sparse = rows.replaced(_scaled_sums(grouping, batch.roots[:, 1], rows.local))
         return cls(
             size=np.bincount(groups, minlength=m).astype(np.float64),
@@ -108,7 +109,8 @@ class ClusterSums:
         self.dense[keep] += self.dense[gone]
         self.dense[gone] = 0.0
         compact = self.compact()
-        self._compact = compact.replaced(_matmul(_grouping(into, m), compact.local, np.float32))  # fold @ sparse
+        folded = csr_matmul(grouping_matrix(into, m), compact.local, np.float32)  # fold @ sparse
+        self._compact = compact.replaced(folded)
         self.sparse = self._compact.full
         self.roots[keep] += self.roots[gone]
         self.roots[gone] = 0.0
@@ -272,7 +274,7 @@ def agglomerate(
 
 
 @dataclass(frozen=True)
-class _Rows:
+class CsrRows:
     """A CSR matrix as its arrays, without scipy's object (and its checks) around them."""
 
     indptr: np.ndarray
@@ -281,7 +283,7 @@ class _Rows:
     n_cols: int
 
     @classmethod
-    def of(cls, matrix: sp.csr_matrix) -> _Rows:
+    def of(cls, matrix: sp.csr_matrix) -> CsrRows:
         return cls(matrix.indptr, matrix.indices, matrix.data, matrix.shape[1])
 
     @property
@@ -291,7 +293,7 @@ class _Rows:
     def csr(self) -> sp.csr_matrix:
         return sp.csr_matrix((self.data, self.indices, self.indptr), shape=(self.n_rows, self.n_cols))
 
-    def take(self, rows: np.ndarray) -> _Rows:
+    def take(self, rows: np.ndarray) -> CsrRows:
         """``matrix[rows]``: each row's entries in their stored order, as scipy's row indexing copies them."""
         indptr = self.indptr.astype(np.int64)
         starts = indptr[rows]
@@ -299,50 +301,50 @@ class _Rows:
         out = np.zeros(len(starts) + 1, dtype=np.int64)
         np.cumsum(lengths, out=out[1:])
         at = np.repeat(starts - out[:-1], lengths) + np.arange(out[-1], dtype=np.int64)
-        return _Rows(out, self.indices[at], self.data[at], self.n_cols)
+        return CsrRows(out, self.indices[at], self.data[at], self.n_cols)
 
 
 @dataclass(frozen=True)
-class _Compact:
+class Compact:
     """A CSR matrix (``full``) and the same rows over only the columns ``columns`` (``local``; sorted,
     so each row's entries keep their order and sortedness: the kernels give the same bits on both)."""
 
     full: sp.csr_matrix
     columns: np.ndarray
-    local: _Rows
+    local: CsrRows
 
     @classmethod
-    def of(cls, full: sp.csr_matrix) -> _Compact:
+    def of(cls, full: sp.csr_matrix) -> Compact:
         columns = np.unique(full.indices)
         index = _index_dtype(len(columns), full.nnz)
-        local = _Rows(full.indptr.astype(index), np.searchsorted(columns, full.indices).astype(index), full.data,
+        local = CsrRows(full.indptr.astype(index), np.searchsorted(columns, full.indices).astype(index), full.data,
                       len(columns))  # fmt: skip
         return cls(full, columns, local)
 
-    def replaced(self, local: _Rows) -> _Compact:
+    def replaced(self, local: CsrRows) -> Compact:
         """The same columns with other rows (``local`` uses no other column)."""
         full = sp.csr_matrix(
             (local.data, self.columns[local.indices], local.indptr), shape=(local.n_rows, self.full.shape[1])
         )
-        return _Compact(full, self.columns, local)
+        return Compact(full, self.columns, local)
 
 
 def _index_dtype(*sizes: int) -> type[np.signedinteger]:
     """int32 where the sizes allow, as scipy.sparse picks: its kernels run many times slower on int64."""
-    return np.int32 if max(sizes, default=0) < np.iinfo(np.int32).max else np.int64
+    return np.int32 if max(sizes, default=0) < _INT32_MAX else np.int64
 
 
-def _grouping(groups: np.ndarray, m: int) -> _Rows:
+def grouping_matrix(groups: np.ndarray, m: int) -> CsrRows:
     """The (m, len(groups)) 0/1 matrix with row g holding the columns of group g, in ascending order:
     what ``csr_matrix((ones, (groups, arange)))`` builds, without the detour through COO."""
     index = _index_dtype(len(groups), m)
     indptr = np.zeros(m + 1, dtype=index)
     np.cumsum(np.bincount(groups, minlength=m), out=indptr[1:])
     columns = np.argsort(groups, kind="stable").astype(index)
-    return _Rows(indptr, columns, np.ones(len(groups), dtype=np.float32), len(groups))
+    return CsrRows(indptr, columns, np.ones(len(groups), dtype=np.float32), len(groups))
 
 
-def _row_products(a: _Rows, b: _Rows) -> np.ndarray:
+def row_products(a: CsrRows, b: CsrRows) -> np.ndarray:
     """Row-wise dot products of two row-aligned CSR matrices, as float64:
     ``np.asarray(A.multiply(B).sum(axis=1), dtype=np.float64).ravel()``, bit for bit."""
     if a.n_rows != b.n_rows or a.n_cols != b.n_cols:  # (the kernels trust their arguments: no reads out of bounds)
@@ -361,9 +363,24 @@ def _row_products(a: _Rows, b: _Rows) -> np.ndarray:
     return out.astype(np.float64)
 
 
-def _matmul(left: _Rows, right: _Rows, dtype: DTypeLike) -> _Rows:
+def csr_minus(a: CsrRows, b: CsrRows) -> CsrRows:
+    """``A - B`` of two CSR matrices of one shape, bit for bit (scipy's kernel, its entry order, no zeros)."""
+    if a.n_rows != b.n_rows or a.n_cols != b.n_cols:  # (as in ``row_products``)
+        raise ValueError(f"cannot subtract {b.n_rows} × {b.n_cols} from {a.n_rows} × {a.n_cols}")
+    size = len(a.indices) + len(b.indices)
+    index = _index_dtype(a.n_cols, size)
+    ap, aj, bp, bj = (x.astype(index, copy=False) for x in (a.indptr, a.indices, b.indptr, b.indices))
+    cp = np.empty(a.n_rows + 1, dtype=index)
+    cj = np.empty(size, dtype=index)
+    cx = np.empty(size, dtype=np.result_type(a.data, b.data))
+    _sparsetools.csr_minus_csr(a.n_rows, a.n_cols, ap, aj, a.data, bp, bj, b.data, cp, cj, cx)
+    end = int(cp[-1])
+    return CsrRows(cp, cj[:end], cx[:end], a.n_cols)
+
+
+def csr_matmul(left: CsrRows, right: CsrRows, dtype: DTypeLike) -> CsrRows:
     """``csr_matrix(left @ right, dtype=dtype)``, bit for bit (each row's entries in the kernel's order)."""
-    if left.n_cols != right.n_rows:  # (as in ``_row_products``)
+    if left.n_cols != right.n_rows:  # (as in ``row_products``)
         raise ValueError(f"cannot multiply {left.n_rows} × {left.n_cols} by {right.n_rows} × {right.n_cols}")
     m, n_cols = left.n_rows, right.n_cols
     work = np.result_type(left.data, right.data)
@@ -378,15 +395,15 @@ def _matmul(left: _Rows, right: _Rows, dtype: DTypeLike) -> _Rows:
     cx = np.empty(nnz, dtype=work)
     _sparsetools.csr_matmat(m, n_cols, lp, lj, left.data.astype(work), rp, rj, right.data.astype(work), cp, cj, cx)
     end = int(cp[-1])
-    return _Rows(cp, cj[:end], cx[:end].astype(dtype), n_cols)
+    return CsrRows(cp, cj[:end], cx[:end].astype(dtype), n_cols)
 
 
-def _scaled_sums(member: _Rows, weights: np.ndarray, sparse: _Rows) -> _Rows:
+def _scaled_sums(member: CsrRows, weights: np.ndarray, sparse: CsrRows) -> CsrRows:
     """``csr_matrix(member @ (sp.diags(weights) @ sparse), dtype=np.float32)``, bit for bit."""
     n = len(weights)
     kept = weights != 0  # (a diagonal matrix in CSR holds no explicit zeros)
     index = _index_dtype(n)
     indptr = np.zeros(n + 1, dtype=index)
     np.cumsum(kept, out=indptr[1:])
-    diagonal = _Rows(indptr, np.flatnonzero(kept).astype(index), weights[kept], n)
-    return _matmul(member, _matmul(diagonal, sparse, np.result_type(weights, sparse.data)), np.float32)
+    diagonal = CsrRows(indptr, np.flatnonzero(kept).astype(index), weights[kept], n)
+    return csr_matmul(member, csr_matmul(diagonal, sparse, np.result_type(weights, sparse.data)), np.float32)

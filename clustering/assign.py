@@ -28,8 +28,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 import scipy.sparse as sp
 
+from clustering.agglomerate import Compact, CsrRows, csr_matmul, grouping_matrix
 from clustering.centroid_cells import CentroidCells
-from clustering.centroids import CentroidIndex, PartsScorer
+from clustering.centroids import CentroidIndex, PartsScorer, _csr_row, stack_rows
 from clustering.represent import Batch, SimilarityWeights
 from clustering.same_story import SameStoryModel, from_settings
 from newsflow.settings import Settings
@@ -87,7 +88,8 @@ class OnlineClusterer:
         np.minimum.at(first, at, batch.hours[rows])
         np.maximum.at(last, at, batch.hours[rows])
         counts = np.bincount(at, minlength=len(ids))
-        sparse_sums = sp.csr_matrix(member @ batch.sparse, dtype=np.float32)
+        sparse_sums = _member_sums(at, rows, batch.sparse)
+        sparse_sums.sum_duplicates()  # every row sorted at once, as ``CentroidIndex`` keeps them (not one by one)
         self.topics.add_many(ids.tolist(), np.asarray(member @ batch.dense), sparse_sums, counts, first, last)
         for i in rows.tolist():
             self.member_of[batch.docs[i].id] = int(labels[i])
@@ -233,6 +235,15 @@ class OnlineClusterer:
             self.member_of.pop(article_id, None)
 
 
+def _member_sums(at: np.ndarray, rows: np.ndarray, sparse: sp.csr_matrix) -> sp.csr_matrix:
+    """``csr_matrix(member @ sparse, dtype=float32)`` with ``member[at[k], rows[k]] = 1`` (``rows`` ascending), bit for
+    bit: scipy's kernel over only the columns the rows use (its work space follows the columns, 2^18 hashed)."""
+    grouping = grouping_matrix(at, int(at.max()) + 1)
+    member = CsrRows(grouping.indptr, rows[grouping.indices], grouping.data, sparse.shape[0])
+    compact = Compact.of(sparse)
+    return compact.replaced(csr_matmul(member, compact.local, np.float32)).full
+
+
 def _cut(cuts: tuple[float, float], long: float) -> float:
     """The threshold for an article ``long`` of the way from headline-only (0) to full text (1)."""
     return cuts[0] + (cuts[1] - cuts[0]) * float(long)
@@ -279,7 +290,7 @@ class _Pool:
         if self.ids[slot] is not None:
             self.slot_of.pop(self.ids[slot], None)  # type: ignore[arg-type]
         self.dense[slot] = batch.dense[i]
-        self.sparse[slot] = batch.sparse[i]
+        self.sparse[slot] = _csr_row(batch.sparse, i)  # (``batch.sparse[i]`` without scipy's general indexing)
         self.hours[slot] = batch.hours[i]
         self.long[slot] = batch.long[i]
         self.foreign[slot] = batch.foreign[i]
@@ -311,7 +322,7 @@ class _Pool:
         k = min(k, len(self.slot_of))
         cand = np.argpartition(-dense, k - 1)[:k]
         cand = cand[np.isfinite(dense[cand])]
-        rows = sp.vstack([self.sparse[c] for c in cand]).tocsr()
+        rows = stack_rows([self.sparse[c] for c in cand])
         sparse = np.asarray((rows @ batch.sparse[i].T).todense()).ravel()
         gap = np.abs(self.hours[cand] - batch.hours[i])
         if model is not None:

@@ -39,6 +39,20 @@ def _csr_row(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
                          shape=(1, matrix.shape[1]))  # fmt: skip
 
 
+def stack_rows(rows: list[sp.csr_matrix]) -> sp.csr_matrix:
+    """``sp.vstack(rows).tocsr()`` of 1×n CSR rows (the same arrays: scipy's stack concatenates them too),
+    without its format checks: online assignment stacks its candidates once per article."""
+    if not rows:
+        return sp.vstack(rows).tocsr()  # (what scipy says about nothing to stack)
+    indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum([r.indptr[-1] for r in rows], out=indptr[1:])
+    index = np.int32 if indptr[-1] < np.iinfo(np.int32).max else np.int64
+    return sp.csr_matrix(
+        (np.concatenate([r.data for r in rows]), np.concatenate([r.indices for r in rows]).astype(index, copy=False),
+         indptr.astype(index)), shape=(len(rows), rows[0].shape[1]),
+    )  # fmt: skip
+
+
 def _sparse_row_norm(row: sp.csr_matrix) -> float:
     """The L2 norm of a canonical 1×n CSR row, summed as ``row.multiply(row).sum()`` sums (one pairwise
     reduction over the stored values), so the figures stay bit-identical, without two temporaries."""
@@ -221,7 +235,7 @@ class CentroidIndex:
         scorer: PartsScorer | None = None,
     ) -> np.ndarray:  # fmt: skip
         """Dense + sparse + time similarity of one article to the topics in rows ``cand``."""
-        rows = sp.vstack([self.sparse[c] for c in cand]).tocsr()
+        rows = stack_rows([self.sparse[c] for c in cand])
         norms = self.sparse_norm[cand]
         dots = np.asarray((rows @ sparse.T).todense()).ravel()
         sparse_sims = np.divide(dots, norms, out=np.zeros_like(dots, dtype=np.float64), where=norms > 0)

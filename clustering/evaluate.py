@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 
 from clustering.assign import OnlineClusterer
 from clustering.embed import CachedEmbedder, Embedder, resolve_model
@@ -102,6 +103,7 @@ class Simulation:
         self.topics: dict[int, TopicMeta] = {}
         self.vectoriser = SparseVectoriser(settings.sparse_features)
         self.terms: list[np.ndarray] = []  # each doc's hashed terms (one entry per term, as frequencies count)
+        self.term_counts: list[np.ndarray] = []  # and how often each occurs: its row of raw counts with ``terms``
         self._window_df = _SlidingFrequencies(settings.sparse_features)
         self._clusterer: OnlineClusterer | None = OnlineClusterer(settings, dim)
         self._pending: tuple[Window, datetime, int] | None = None  # the online state the last run left, unbuilt
@@ -134,11 +136,12 @@ class Simulation:
             counts = self.vectoriser.counts([d.tokens(self.settings) for d in docs])
             np.add.at(self.vectoriser.df, counts.indices, 1)
             self.vectoriser.n_docs += len(docs)
-            batch = represent(docs, dense, self.vectoriser, self.settings, observe=False)
+            batch = represent(docs, dense, self.vectoriser, self.settings, observe=False, counts=counts)
         else:
             batch = represent(docs, dense, self.vectoriser, self.settings, observe=True)
             counts = batch.counts
         self.terms.extend(np.split(counts.indices, counts.indptr[1:-1]))
+        self.term_counts.extend(np.split(counts.data, counts.indptr[1:-1]))
         self.docs.extend(docs)
         self.dense.extend(dense)
         self.published_of.update((d.id, d.published) for d in docs)
@@ -164,8 +167,8 @@ class Simulation:
             batch, vectoriser, labels = last.batch, last.vectoriser, last.labels
         else:
             dense = np.array([self.dense[i] for i in rows], dtype=np.float32).reshape(len(rows), self.dim)
-            df = self._window_df.slide(rows, self.terms) if self.reuse else None
-            batch, vectoriser = represent_window([self.docs[i] for i in rows], dense, self.settings, df)
+            df, counts = (self._window_df.slide(rows, self.terms), self._counts(rows)) if self.reuse else (None, None)
+            batch, vectoriser = represent_window([self.docs[i] for i in rows], dense, self.settings, df, counts)
             labels = None
         docs = batch.docs
         live = {t: m for t, m in self.topics.items() if m.status is not TopicStatus.MERGED}
@@ -203,8 +206,19 @@ class Simulation:
         row_of = {self.docs[i].id: i for i in range(lo, hi)}
         rows = [row_of[a] for a, _ in kept]
         dense = np.array([self.dense[i] for i in rows], dtype=np.float32)
-        batch = represent([self.docs[i] for i in rows], dense, window.vectoriser, cfg, observe=False)
+        counts = self._counts(rows) if self.reuse else None
+        batch = represent([self.docs[i] for i in rows], dense, window.vectoriser, cfg, observe=False, counts=counts)
         return batch, [t for _, t in kept]
+
+    def _counts(self, rows: Sequence[int]) -> sp.csr_matrix:
+        """The raw term counts of ``rows``: ``vectoriser.counts`` of their tokens, which counts each row alone."""
+        indptr = np.zeros(len(rows) + 1, dtype=np.int32)
+        np.cumsum([len(self.terms[i]) for i in rows], out=indptr[1:])
+        if indptr[-1] == 0:
+            return sp.csr_matrix((len(rows), self.settings.sparse_features), dtype=np.float32)
+        indices = np.concatenate([self.terms[i] for i in rows])
+        data = np.concatenate([self.term_counts[i] for i in rows])
+        return sp.csr_matrix((data, indices, indptr), shape=(len(rows), self.settings.sparse_features))
 
     def next_change(self, now: datetime, next_article: datetime) -> datetime:
         """The earliest time after a re-clustering at ``now`` when the next one could see something

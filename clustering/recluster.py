@@ -36,10 +36,16 @@ from sklearn.decomposition import PCA, TruncatedSVD
 
 from clustering.agglomerate import (
     ClusterSums,
+    Compact,
+    CsrRows,
     PairScore,
     agglomerate,
     centroid_similarity,
+    csr_matmul,
+    csr_minus,
+    grouping_matrix,
     mean_similarity,
+    row_products,
     with_group_margin,
     with_length_threshold,
 )
@@ -59,7 +65,8 @@ def features(batch: Batch, settings: Settings) -> np.ndarray:
     """Unit float32 rows whose dot products approximate the weighted dense + sparse similarity."""
     n, d = batch.dense.shape
     k = min(settings.recluster_sparse_dims, n - 1, batch.sparse.shape[1] - 1)
-    used = np.unique(batch.sparse.indices)
+    compact = Compact.of(batch.sparse)  # the hashed columns the window uses
+    used = compact.columns
     k = min(k, len(used) - 1) if batch.roots[:, 1].any() and len(used) > 2 else 0
     k = k if k >= 2 else 0
     # One float32 array filled in place: a large window's features are its biggest allocation.
@@ -67,7 +74,7 @@ def features(batch: Batch, settings: Settings) -> np.ndarray:
     np.multiply(batch.dense, batch.roots[:, :1].astype(np.float32), out=x[:, :d])  # each row's own weights
     if k:
         # Only the hashed columns the window uses: the SVD's cost follows them, not the hashing space.
-        reduced = _sparse_projection(batch.sparse[:, used], k, settings)
+        reduced = _sparse_projection(compact.local.csr(), k, settings)  # (``batch.sparse[:, used]``, bit for bit)
         norms = np.linalg.norm(reduced, axis=1, keepdims=True)
         x[:, d:] = batch.roots[:, 1:].astype(np.float32) * reduced / np.where(norms > 0, norms, 1.0)
         del reduced
@@ -94,8 +101,10 @@ def _sparse_projection(window: sp.csr_matrix, k: int, settings: Settings) -> np.
         top = np.argsort(values)[::-1][:k]
         return (vectors[:, top] * np.sqrt(np.maximum(values[top], 0.0))).astype(np.float32)
     svd = TruncatedSVD(n_components=k, n_oversamples=_SVD_OVERSAMPLES, random_state=settings.random_seed)
+    if n <= settings.recluster_svd_rows:  # (fit_transform projects the rows it learnt from as transform would)
+        return np.asarray(svd.fit_transform(window), dtype=np.float32)
     rows = np.random.default_rng(settings.random_seed).permutation(n)[: settings.recluster_svd_rows]
-    svd.fit(window[np.sort(rows)] if n > settings.recluster_svd_rows else window)
+    svd.fit(window[np.sort(rows)])
     return np.asarray(svd.transform(window), dtype=np.float32)
 
 
@@ -156,21 +165,26 @@ def _prune_cores_by_model(
     batch: Batch, labels: np.ndarray, model: SameStoryModel, cut: float, rounds: int
 ) -> np.ndarray:
     out = labels
+    window = Compact.of(batch.sparse).local  # the columns the window uses: the kernels' work space follows them
+    window_dense = batch.dense.astype(np.float64)
     for _ in range(rounds):
         members = np.flatnonzero(out >= 0)
         if len(members) == 0:
             break
         ids, groups = np.unique(out[members], return_inverse=True)
         n = len(members)
-        member = sp.csr_matrix((np.ones(n), (groups, np.arange(n))), shape=(len(ids), n))
-        dense, sparse = batch.dense[members].astype(np.float64), batch.sparse[members]
-        rest_dense = np.asarray(member @ dense)[groups] - dense
-        rest_sparse = sp.csr_matrix(member @ sparse, dtype=np.float64)[groups] - sparse
+        grouping = grouping_matrix(groups, len(ids))
+        member = CsrRows(grouping.indptr, grouping.indices, np.ones(n), n)  # float64, as the sums are taken
+        dense, sparse = window_dense[members], window.take(members)
+        rest_dense = np.asarray(member.csr() @ dense)[groups] - dense
+        # scipy's kernels on the CSR arrays: the same bits as ``(member @ sparse)[groups] - sparse``, and the
+        # products below as ``.multiply(...).sum(axis=1)``, without thousands of checked sparse objects.
+        rest_sparse = csr_minus(csr_matmul(member, sparse, np.float64).take(groups), sparse)
         size = np.bincount(groups).astype(np.float64)[groups] - 1
         dn = np.linalg.norm(rest_dense, axis=1)
-        sn = np.sqrt(np.asarray(rest_sparse.multiply(rest_sparse).sum(axis=1)).ravel())
+        sn = np.sqrt(row_products(rest_sparse, rest_sparse))
         d = np.divide(np.einsum("ij,ij->i", rest_dense, dense), dn, out=np.zeros(len(members)), where=dn > 0)
-        dots = np.asarray(rest_sparse.multiply(sparse).sum(axis=1)).ravel()
+        dots = row_products(rest_sparse, sparse)
         s = np.divide(dots, sn, out=np.zeros(len(members)), where=sn > 0)
         p = model.proba(d, s, np.zeros(n), 1.0, np.maximum(size, 1.0), batch.long[members], batch.foreign[members])
         weak = members[(p < cut) | (size < 1)]
@@ -194,9 +208,9 @@ def model_score(model: SameStoryModel) -> PairScore:
 
     def score(sums: ClusterSums, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         dn = np.linalg.norm(sums.dense, axis=1).astype(np.float64)
-        sn = np.sqrt(np.asarray(sums.sparse.multiply(sums.sparse).sum(axis=1), dtype=np.float64).ravel())
+        sn = sums.sparse_norms()  # (scipy's kernels on the raw arrays: the bits of ``.multiply(...).sum(axis=1)``)
         dense = np.einsum("ij,ij->i", sums.dense[a], sums.dense[b]).astype(np.float64)
-        sparse = np.asarray(sums.sparse[a].multiply(sums.sparse[b]).sum(axis=1), dtype=np.float64).ravel()
+        sparse = sums.sparse_dots(a, b)
         d = np.divide(dense, dn[a] * dn[b], out=np.zeros(len(a)), where=dn[a] * dn[b] > 0)
         s = np.divide(sparse, sn[a] * sn[b], out=np.zeros(len(a)), where=sn[a] * sn[b] > 0)
         gap = np.maximum(np.maximum(sums.first[a] - sums.last[b], sums.first[b] - sums.last[a]), 0.0)

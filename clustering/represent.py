@@ -98,9 +98,36 @@ class SparseVectoriser:
 def _l2_rows(matrix: sp.csr_matrix) -> sp.csr_matrix:
     if matrix.shape[0] == 0:
         return sp.csr_matrix(matrix)
-    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+    if not _plain_rows(matrix):
+        norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+        norms[norms == 0] = 1.0
+        return sp.csr_matrix(sp.diags(1.0 / norms).astype(np.float32) @ matrix)
+    # What the lines above compute, from the arrays: scipy's kernels there allocate work space for all
+    # 2^18 hashed columns per call. Their sum is numpy's reduceat over each row's squares (as
+    # ``.sum(axis=1)`` reduces), and the diagonal product scales each row and lists its entries in
+    # reverse (the kernel's linked list), bit for bit.
+    lengths = np.diff(matrix.indptr)
+    norms = np.zeros(matrix.shape[0], dtype=matrix.dtype)
+    rows = np.flatnonzero(lengths)
+    if len(rows):
+        norms[rows] = np.add.reduceat(matrix.data * matrix.data, matrix.indptr[rows])
+    norms = np.sqrt(norms)
     norms[norms == 0] = 1.0
-    return sp.csr_matrix(sp.diags(1.0 / norms).astype(np.float32) @ matrix)
+    scale = (1.0 / norms).astype(np.float32)
+    reverse = np.repeat(matrix.indptr[:-1] + matrix.indptr[1:] - 1, lengths) - np.arange(matrix.nnz)
+    data = np.repeat(scale, lengths) * matrix.data
+    return sp.csr_matrix((data[reverse], matrix.indices[reverse], matrix.indptr.copy()), shape=matrix.shape)
+
+
+def _plain_rows(matrix: sp.csr_matrix) -> bool:
+    """Sorted rows without duplicates or values whose squares (or scaled values) would round to 0 or
+    overflow: where ``_l2_rows``' arithmetic on the arrays is the kernels' (term weights always are)."""
+    magnitude = np.abs(matrix.data)
+    return bool(
+        matrix.dtype == np.float32
+        and matrix.has_canonical_format
+        and (matrix.nnz == 0 or (magnitude.min() >= 1e-15 and magnitude.max() <= 1e15))
+    )
 
 
 @dataclass
@@ -143,20 +170,43 @@ class Batch:
         return Batch(
             docs=[self.docs[i] for i in idx],
             dense=self.dense[idx],
-            sparse=self.sparse[idx],
+            sparse=take_rows(self.sparse, idx),
             hours=self.hours[idx],
-            counts=self.counts[idx],
+            counts=take_rows(self.counts, idx),
             roots=self.roots[idx],
             long=self.long[idx],
             foreign=self.foreign[idx],
         )
 
 
+def take_rows(matrix: sp.csr_matrix, rows: Sequence[int]) -> sp.csr_matrix:
+    """``matrix[rows]`` (each row's entries in their stored order, as scipy copies them), from the CSR
+    arrays: scipy's general indexing costs more than the copy in a replay's thousands of small windows."""
+    indptr = matrix.indptr.astype(np.int64)
+    at = np.asarray(rows, dtype=np.int64)
+    if len(at) and (at.min() < -matrix.shape[0] or at.max() >= matrix.shape[0]):
+        raise IndexError(f"row index out of range for {matrix.shape[0]} rows")
+    at = at % max(matrix.shape[0], 1)  # (negative rows count from the end, as in numpy)
+    starts, lengths = indptr[at], indptr[at + 1] - indptr[at]
+    out = np.zeros(len(at) + 1, dtype=matrix.indptr.dtype)
+    np.cumsum(lengths, out=out[1:])
+    entries = np.repeat(starts - out[:-1], lengths) + np.arange(out[-1], dtype=np.int64)
+    return sp.csr_matrix(
+        (matrix.data[entries], matrix.indices[entries], out), shape=(len(at), matrix.shape[1])
+    )
+
+
 def represent(
-    docs: Sequence[Doc], dense: np.ndarray, vectoriser: SparseVectoriser, settings: Settings, *, observe: bool = True
-) -> Batch:
-    """Build a ``Batch`` from docs and their embeddings; ``observe`` counts them into the frequencies."""
-    counts = vectoriser.counts([d.tokens(settings) for d in docs])
+    docs: Sequence[Doc], dense: np.ndarray, vectoriser: SparseVectoriser, settings: Settings, *, observe: bool = True,
+    counts: sp.csr_matrix | None = None,
+) -> Batch:  # fmt: skip
+    """Build a ``Batch`` from docs and their embeddings; ``observe`` counts them into the frequencies.
+
+    ``counts``: the docs' raw term counts (``vectoriser.counts`` of their tokens), when the caller
+    keeps them (the evaluation: tokenising a window again at every re-clustering was most of its cost).
+    """
+    if counts is None:
+        counts = vectoriser.counts([d.tokens(settings) for d in docs])
     if observe:
         vectoriser.observe(counts)
     weights = SimilarityWeights.from_settings(settings)

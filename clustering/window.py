@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import numpy as np
+import scipy.sparse as sp
 
 from clustering.assign import OnlineClusterer
 from clustering.represent import Batch, Doc, SparseVectoriser, represent
@@ -79,19 +80,21 @@ def pool_room(window_unassigned: int, settings: Settings) -> int:
 
 
 def represent_window(
-    docs: Sequence[Doc], dense: np.ndarray, settings: Settings, df: np.ndarray | None = None
-) -> tuple[Batch, SparseVectoriser]:
+    docs: Sequence[Doc], dense: np.ndarray, settings: Settings, df: np.ndarray | None = None,
+    counts: sp.csr_matrix | None = None,
+) -> tuple[Batch, SparseVectoriser]:  # fmt: skip
     """Representation of the window's docs, with frequencies counted over the window.
 
     ``df``: those document frequencies, when the caller keeps them as the window slides (the
     evaluation: counting them afresh is most of the cost of a small window), instead of counting here.
+    ``counts``: the docs' raw term counts, when the caller keeps them (see ``represent``).
     """
     vectoriser = SparseVectoriser(settings.sparse_features)
     if df is None:
-        return represent(docs, dense, vectoriser, settings, observe=True), vectoriser
+        return represent(docs, dense, vectoriser, settings, observe=True, counts=counts), vectoriser
     vectoriser.df[:] = df
     vectoriser.n_docs = len(docs)
-    return represent(docs, dense, vectoriser, settings, observe=False), vectoriser
+    return represent(docs, dense, vectoriser, settings, observe=False, counts=counts), vectoriser
 
 
 def build_clusterer(window: Window, settings: Settings, next_topic_id: int, dim: int) -> OnlineClusterer:

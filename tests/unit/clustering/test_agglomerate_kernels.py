@@ -12,14 +12,14 @@ import scipy.sparse as sp
 
 from clustering.agglomerate import (
     ClusterSums,
-    _grouping,
-    _matmul,
-    _row_products,
-    _Rows,
+    CsrRows,
     _scaled_sums,
     canonical_pairs,
     centroid_similarity,
+    csr_matmul,
+    grouping_matrix,
     mean_similarity,
+    row_products,
 )
 from clustering.represent import Batch, Doc, SimilarityWeights, SparseVectoriser, represent
 from newsflow.settings import Settings
@@ -69,22 +69,22 @@ def test_kernels_give_scipys_bits(seed: int, shuffled: bool) -> None:
     x = random_csr(rng, m, cols, shuffled=shuffled)
     a, b = rng.integers(0, m, 150), rng.integers(0, m, 150)
     expected = np.asarray(x[a].multiply(x[b]).sum(axis=1), dtype=np.float64).ravel()
-    rows = _Rows.of(x)
-    assert bits(_row_products(rows.take(a), rows.take(b))) == bits(expected)
+    rows = CsrRows.of(x)
+    assert bits(row_products(rows.take(a), rows.take(b))) == bits(expected)
     groups = rng.integers(0, max(m // 2, 1), m)
     k = int(groups.max()) + 1
     member = sp.csr_matrix((np.ones(m, dtype=np.float32), (groups, np.arange(m))), shape=(k, m))
-    assert csr_bits(_grouping(groups, k).csr()) == csr_bits(member)
+    assert csr_bits(grouping_matrix(groups, k).csr()) == csr_bits(member)
     weights = rng.uniform(0.1, 1.0, m)
     weights[rng.random(m) < 0.2] = 0.0  # (no entry at all in the diagonal matrix)
     expected_sums = sp.csr_matrix(member @ (sp.diags(weights) @ x), dtype=np.float32)
-    assert csr_bits(_scaled_sums(_grouping(groups, k), weights, rows).csr()) == csr_bits(expected_sums)
+    assert csr_bits(_scaled_sums(grouping_matrix(groups, k), weights, rows).csr()) == csr_bits(expected_sums)
     into = np.arange(m)
     gone = rng.permutation(m)[: m // 3]
     into[gone] = rng.integers(0, m, len(gone))
     fold = sp.csr_matrix((np.ones(m, dtype=np.float32), (into, np.arange(m))), shape=(m, m))
     expected_fold = sp.csr_matrix(fold @ x, dtype=np.float32)
-    assert csr_bits(_matmul(_grouping(into, m), rows, np.float32).csr()) == csr_bits(expected_fold)
+    assert csr_bits(csr_matmul(grouping_matrix(into, m), rows, np.float32).csr()) == csr_bits(expected_fold)
 
 
 def test_canonical_pairs_are_the_sorted_distinct_unordered_pairs() -> None:
@@ -115,9 +115,9 @@ def test_cluster_sums_merges_and_scores_are_the_scipy_expressions_bit_for_bit(se
         assert csr_bits(sums.sparse) == csr_bits(sparse)
         local = sums.compact().local  # (the rows over the columns they use: the kernels see these)
         products = np.asarray(sparse[a].multiply(sparse[b]).sum(axis=1), dtype=np.float64).ravel()
-        assert bits(_row_products(local.take(a), local.take(b))) == bits(products)
+        assert bits(row_products(local.take(a), local.take(b))) == bits(products)
         norms = np.asarray(sparse.multiply(sparse).sum(axis=1), dtype=np.float64).ravel()
-        assert bits(_row_products(local.take(everyone), local)) == bits(norms)
+        assert bits(row_products(local.take(everyone), local)) == bits(norms)
         fresh = ClusterSums(sums.size, sums.dense, sparse, sums.first, sums.last, sums.roots, sums.long, sums.foreign)
         assert bits(sums.sparse_dots(a, b)) == bits(products) and bits(sums.sparse_norms()) == bits(np.sqrt(norms))
         live = (sums.size[a] > 0) & (sums.size[b] > 0)
