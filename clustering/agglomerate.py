@@ -40,6 +40,9 @@ _PAIR_BLOCK = 16_384  # pairs scored at once (bounds the gathered rows)
 _INT32_MAX = int(np.iinfo(np.int32).max)
 
 
+_DOTS_CHUNK = 8192  # candidate pairs whose sparse dot products are taken at once
+
+
 @dataclass
 class ClusterSums:
     """Per cluster (ids 0..m−1): member count, dense and sparse sums, first and last hour.
@@ -69,7 +72,13 @@ class ClusterSums:
         """Dot products of the sparse sums of clusters ``a[i]`` and ``b[i]`` (float64): bit for bit
         ``np.asarray(sparse[a].multiply(sparse[b]).sum(axis=1), dtype=np.float64).ravel()``."""
         local = self.compact().local
-        return row_products(local.take(a), local.take(b))
+        if len(a) <= _DOTS_CHUNK:
+            return row_products(local.take(a), local.take(b))
+        # In chunks: both sides' rows are copied for every pair, which for a 100k window's ~170k
+        # candidate pairs of large clusters was half a gigabyte at once (each pair's dot is its own).
+        parts = [row_products(local.take(a[i : i + _DOTS_CHUNK]), local.take(b[i : i + _DOTS_CHUNK]))
+                 for i in range(0, len(a), _DOTS_CHUNK)]  # fmt: skip
+        return np.concatenate(parts)
 
     def sparse_norms(self) -> np.ndarray:
         """Each cluster's sparse sum's length (float64), as ``sparse_dots`` of every cluster with itself."""
