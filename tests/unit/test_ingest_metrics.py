@@ -150,3 +150,27 @@ def test_metrics_command_prints_the_exposition(cli: Callable[..., str], settings
     fill(open_store(settings))
     m = samples(cli("metrics"))
     assert value(m, "not_modified_total", "steady") == 2 and value(m, "consecutive_failures", "failing") == 2
+
+
+def test_the_health_table_wraps_a_long_error_name_at_120_columns(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 18 item 9: at 120 columns the table cut error names ("FetchTimeout: read timed o…")."""
+    engine = open_store(settings)
+    fill(engine)
+    error = "PrivateAddressRefusedError: https://feeds.example-outlet.test/politics/rss.xml resolves to 10.0.0.7"
+    with engine.begin() as conn:
+        feed_health_repo.record_failure(
+            conn, "failing", feed_health_repo.get_state(conn, "failing"), at=NOW, error=error,
+            next_poll_at=NOW + timedelta(hours=1),
+        )  # fmt: skip
+    monkeypatch.setenv("NEWSFLOW_STATE_DIR", str(settings.state_dir))
+    monkeypatch.delenv("NEWSFLOW_DATABASE_URL", raising=False)
+    app = typer.Typer()
+    register(app)
+    result = CliRunner().invoke(app, ["feeds", "health"], catch_exceptions=False, env={"COLUMNS": "120"})
+    assert result.exit_code == 0, result.output
+    assert max(len(line) for line in result.output.splitlines()) <= 120
+    # The error column's cells, read down the table and joined, hold the whole error text.
+    cells = [line.split("│")[5].strip() for line in result.output.splitlines() if line.count("│") > 5]
+    assert "".join(cells).replace(" ", "").find(error.replace(" ", "")) >= 0
