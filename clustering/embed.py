@@ -16,6 +16,7 @@ import hashlib
 import logging
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -165,12 +166,27 @@ class Embedder:
         return vectors
 
 
+@dataclass(frozen=True)
+class Embedded:
+    """The vectors of one call, and where each row's came from."""
+
+    vectors: np.ndarray  # (n, dim) float32, unit rows
+    computed: frozenset[int]  # rows whose text went through the model in this call (first of equal texts)
+    reused: frozenset[int]  # rows given another text's vector (a near-copy's original)
+
+    def cached(self, row: int) -> bool:
+        """Whether the row's vector came from the cache (or from an equal text earlier in the call)."""
+        return row not in self.computed and row not in self.reused
+
+
 class CachedEmbedder:
     """``Embedder`` behind a ``VectorCache``: each distinct text is encoded once per model, ever."""
 
     def __init__(self, embedder: Embedder, cache: VectorCache) -> None:
         self.embedder = embedder
         self.cache = cache
+        self.cache_hits = 0  # rows served without the model or a borrowed vector
+        self.reused = 0  # rows given their original's vector
 
     @property
     def model_id(self) -> str:
@@ -184,6 +200,7 @@ class CachedEmbedder:
         keys = [text_key(t) for t in texts]
         found = self.cache.get_many(self.model_id, sorted(set(keys)))
         missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in found}
+        self.cache_hits += len(texts) - len(missing)
         if missing:
             fresh = self.embedder.encode(list(missing.values()))
             new = dict(zip(missing.keys(), fresh, strict=True))
@@ -193,3 +210,38 @@ class CachedEmbedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.stack([found[k] for k in keys]).astype(np.float32, copy=False)
+
+    def embed_reusing(self, texts: Sequence[str], sources: Mapping[int, str] | None = None) -> Embedded:
+        """``embed``, except that row ``i`` of ``sources`` (a near-copy) takes the vector of the text
+        ``sources[i]`` (its original's) when the cache holds it or this call computes it, instead of a
+        forward pass of its own; the borrowed vector is cached under the copy's text too, so a reload
+        finds it. A source nobody has lends nothing: the row is embedded as usual."""
+        keys = [text_key(t) for t in texts]
+        source_keys = {i: text_key(t) for i, t in (sources or {}).items()}
+        found = self.cache.get_many(self.model_id, sorted(set(keys) | set(source_keys.values())))
+        candidates = {i: k for i, k in source_keys.items() if keys[i] not in found}
+        own = {keys[j] for j in range(len(texts)) if j not in candidates}
+        borrow = {i: k for i, k in candidates.items() if k in found or k in own}
+        computed: dict[str, int] = {}
+        for j, key in enumerate(keys):
+            if j not in borrow and key not in found and key not in computed:
+                computed[key] = j
+        if computed:
+            fresh = self.embedder.encode([texts[j] for j in computed.values()])
+            new = dict(zip(computed.keys(), fresh, strict=True))
+            found.update(new)
+            self.cache.put_many(self.model_id, new)
+        lent = {keys[i]: found[k] for i, k in borrow.items() if keys[i] not in found}
+        if lent:
+            self.cache.put_many(self.model_id, lent)
+            found.update(lent)
+        got = Embedded(
+            np.stack([found[k] for k in keys]).astype(np.float32, copy=False)
+            if texts
+            else np.zeros((0, self.dim), dtype=np.float32),
+            frozenset(computed.values()),
+            frozenset(borrow),
+        )
+        self.reused += len(got.reused)
+        self.cache_hits += len(texts) - len(got.computed) - len(got.reused)
+        return got

@@ -10,6 +10,10 @@ unassigned pool (its membership deleted); same embedding and tokens: nothing cha
 with no member drops out of the online index; its row stays, recounted, and fades in time, as with
 the re-clustering when it removes a topic's members.
 
+Vectors come from the embedding cache where it holds the text (a replay, an unchanged revision, the
+same text from another feed), from the original for a syndicated near-copy (``reuse.py``), and
+only otherwise from the model; ``BatchOutcome.vectors`` counts each kind (the worker sums them).
+
 The online state (topic centroids, unassigned pool) is loaded from the store's window and reloaded
 after a re-clustering was committed elsewhere. Before each batch it also takes in what other
 writers stored since its last look (workers of one group share the partitions, so the articles of
@@ -42,6 +46,7 @@ from clustering.persist import (
     summaries_for,
 )
 from clustering.represent import Doc, SparseVectoriser, represent
+from clustering.reuse import EmbedCounts, plan_reuse
 from clustering.revisions import changed_revisions
 from clustering.topics import LineageEvent, TopicSummary
 from clustering.window import build_clusterer, window_start
@@ -74,6 +79,7 @@ class BatchOutcome:
     topics_created: int = 0
     active_topics: int = 0
     dead_letters: list[DeadLetterRecord] = field(default_factory=list)
+    vectors: EmbedCounts = field(default_factory=EmbedCounts)  # forward passes, cache hits, reuses
 
 
 def usable_text(record: ArticleRecord) -> bool:
@@ -157,7 +163,7 @@ class BatchProcessor:
         fresh = {i: pair for i, pair in records.items() if stored.get(i, 0) < pair[1].revision}
         outcome.skipped = len(records) - len(fresh)
         if fresh:
-            docs, dense = self._embed(fresh, now, outcome)
+            docs, dense = self._embed(fresh, stored, now, outcome)
             for attempt in range(_RETRIES):
                 try:
                     self._assign_and_store(docs, dense, [fresh[d.id][1] for d in docs], now, outcome)
@@ -191,19 +197,29 @@ class BatchProcessor:
         return latest
 
     def _embed(
-        self, fresh: dict[str, tuple[RawMessage, ArticleRecord]], now: datetime, outcome: BatchOutcome
+        self,
+        fresh: dict[str, tuple[RawMessage, ArticleRecord]],
+        stored: Mapping[str, int],
+        now: datetime,
+        outcome: BatchOutcome,
     ) -> tuple[list[Doc], np.ndarray]:
+        """The batch's vectors: from the cache, borrowed (near-copies, ``reuse.py``) or from the model."""
         docs = [doc_from_record(r) for _, r in fresh.values()]
         texts = [d.dense_text(self.settings) for d in docs]
+        plan = plan_reuse(self.engine, self.settings, docs, texts, stored)
         try:
-            return docs, self.embedder.embed(texts)
+            got = self.embedder.embed_reusing(texts, plan.sources)
+            outcome.vectors = plan.count(got)
+            return docs, got.vectors
         except EmbeddingError as exc:  # a model failure: isolate the culprit below
             log.warning("embedding the batch failed (%s); retrying one by one", exc)
         kept: list[Doc] = []
         rows: list[np.ndarray] = []
-        for doc, text in zip(docs, texts, strict=True):
+        for i, (doc, text) in enumerate(zip(docs, texts, strict=True)):
             try:
-                rows.append(self.embedder.embed([text])[0])
+                one = self.embedder.embed_reusing([text], {0: plan.sources[i]} if i in plan.sources else None)
+                outcome.vectors += plan.count(one, [i])
+                rows.append(one.vectors[0])
                 kept.append(doc)
             except EmbeddingError as exc:  # this article cannot be embedded: dead letter, go on
                 outcome.dead_letters.append(dead_letter(fresh[doc.id][0], exc, "embed", now))

@@ -58,6 +58,11 @@ class WorkerReport:
     topics: int = 0  # active topics the worker knows at the end
     paused_batches: int = 0  # batches processed with fetching paused (backpressure)
     lag: int = -1  # messages behind on the assigned partitions at the last progress line (-1: not measured)
+    # Where the stored articles' vectors came from: forward passes, and the passes saved.
+    embedded: int = 0  # texts through the model
+    embed_cache_hits: int = 0  # the same text embedded before (another feed, a reload)
+    near_copy_reuses: int = 0  # syndicated near-copies given their original's vector
+    revision_reuses: int = 0  # revisions whose dense text had not changed
     stopped_by: str = ""
 
     def as_dict(self) -> dict[str, Any]:
@@ -172,9 +177,11 @@ def run_worker(
                     last_progress = time.monotonic()
                     report.lag = _assigned_lag(consumer)
                     log.info(
-                        "worker: %d consumed, %d stored, %d skipped, %d dead-lettered, %d topics, lag %d",
+                        "worker: %d consumed, %d stored, %d skipped, %d dead-lettered, %d topics, lag %d; "
+                        "%d embedded, %d from the cache, %d near-copies and %d unchanged revisions reused",
                         report.consumed, report.stored, report.skipped, report.dead_lettered, report.topics,
-                        report.lag,
+                        report.lag, report.embedded, report.embed_cache_hits, report.near_copy_reuses,
+                        report.revision_reuses,
                     )  # fmt: skip
             else:
                 report.stopped_by = "signal"
@@ -225,6 +232,7 @@ def _process_isolating_poison(
         total.assigned += one.assigned
         total.unassigned += one.unassigned
         total.topics_created += one.topics_created
+        total.vectors += one.vectors
         total.active_topics = one.active_topics
         total.dead_letters.extend(one.dead_letters)
     return total
@@ -305,3 +313,7 @@ def _add(report: WorkerReport, consumed: int, outcome: BatchOutcome) -> None:
     report.unassigned += outcome.unassigned
     report.topics_created += outcome.topics_created
     report.topics = outcome.active_topics
+    report.embedded += outcome.vectors.embedded
+    report.embed_cache_hits += outcome.vectors.cache_hits
+    report.near_copy_reuses += outcome.vectors.near_copy_reuses
+    report.revision_reuses += outcome.vectors.revision_reuses
