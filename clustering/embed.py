@@ -126,6 +126,14 @@ def load_model(settings: Settings) -> tuple[str, SentenceTransformer]:
     return model_id, model
 
 
+def cache_namespace(model_id: str, max_seq_length: int) -> str:
+    """What cached vectors are filed under: the model id, and the truncation where it is not the
+    default (128 tokens), since a text cut at 64 tokens has another vector than at 128; the default
+    keeps the bare id, so caches filled before the truncation was part of the key stay valid."""
+    default = Settings.model_fields["embedding_max_seq_length"].default
+    return model_id if max_seq_length == default else f"{model_id}#max_seq_length={max_seq_length}"
+
+
 class Embedder:
     """The model itself: texts in, normalised float32 rows out. Counts what it encodes."""
 
@@ -135,6 +143,7 @@ class Embedder:
         self.model = model
         self.model_id = model_id or "custom"
         self.batch_size = settings.embedding_batch_size
+        self.cache_namespace = cache_namespace(self.model_id, settings.embedding_max_seq_length)
         self.encoded_texts = 0  # how many texts went through the model (the cache's tests count these)
         self.encode_calls = 0
 
@@ -193,18 +202,22 @@ class CachedEmbedder:
         return self.embedder.model_id
 
     @property
+    def namespace(self) -> str:
+        return self.embedder.cache_namespace
+
+    @property
     def dim(self) -> int:
         return self.embedder.dim
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         keys = [text_key(t) for t in texts]
-        found = self.cache.get_many(self.model_id, sorted(set(keys)))
+        found = self.cache.get_many(self.namespace, sorted(set(keys)))
         missing = {k: t for k, t in zip(keys, texts, strict=True) if k not in found}
         self.cache_hits += len(texts) - len(missing)
         if missing:
             fresh = self.embedder.encode(list(missing.values()))
             new = dict(zip(missing.keys(), fresh, strict=True))
-            self.cache.put_many(self.model_id, new)
+            self.cache.put_many(self.namespace, new)
             found.update(new)
             log.debug("embedded %d texts, %d from cache", len(missing), len(texts) - len(missing))
         if not texts:
@@ -218,7 +231,7 @@ class CachedEmbedder:
         finds it. A source nobody has lends nothing: the row is embedded as usual."""
         keys = [text_key(t) for t in texts]
         source_keys = {i: text_key(t) for i, t in (sources or {}).items()}
-        found = self.cache.get_many(self.model_id, sorted(set(keys) | set(source_keys.values())))
+        found = self.cache.get_many(self.namespace, sorted(set(keys) | set(source_keys.values())))
         candidates = {i: k for i, k in source_keys.items() if keys[i] not in found}
         own = {keys[j] for j in range(len(texts)) if j not in candidates}
         borrow = {i: k for i, k in candidates.items() if k in found or k in own}
@@ -230,10 +243,10 @@ class CachedEmbedder:
             fresh = self.embedder.encode([texts[j] for j in computed.values()])
             new = dict(zip(computed.keys(), fresh, strict=True))
             found.update(new)
-            self.cache.put_many(self.model_id, new)
+            self.cache.put_many(self.namespace, new)
         lent = {keys[i]: found[k] for i, k in borrow.items() if keys[i] not in found}
         if lent:
-            self.cache.put_many(self.model_id, lent)
+            self.cache.put_many(self.namespace, lent)
             found.update(lent)
         got = Embedded(
             np.stack([found[k] for k in keys]).astype(np.float32, copy=False)

@@ -28,7 +28,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from clustering.assign import OnlineClusterer
-from clustering.embed import CachedEmbedder, Embedder, resolve_model
+from clustering.embed import CachedEmbedder, Embedder, cache_namespace, resolve_model
 from clustering.eval_data import read_jsonl
 from clustering.metrics import score
 from clustering.plan import ReclusterPlan, plan_recluster
@@ -362,6 +362,7 @@ class _ModelOnDemand(Embedder):
     def __init__(self, settings: Settings) -> None:  # (no model yet: ``Embedder.__init__`` loads it)
         self.settings = settings
         self.model_id = resolve_model(settings)[0]
+        self.cache_namespace = cache_namespace(self.model_id, settings.embedding_max_seq_length)
         self.loaded: Embedder | None = None
 
     def _embedder(self) -> Embedder:

@@ -149,3 +149,15 @@ def _dense(processor: BatchProcessor, *records: Any) -> list[str]:
     from newsflow.store.articles_repo import doc_from_record
 
     return [doc_from_record(r).dense_text(processor.settings) for r in records]
+
+
+def test_vectors_cut_at_another_length_are_not_served_from_the_cache(settings: Settings, model: CountingModel) -> None:
+    """A text truncated at 64 tokens has another vector than at 128: the cache must not mix them,
+    while the default length keeps the bare model id (caches filled before stay valid)."""
+    cache = MemoryCache()
+    default = CachedEmbedder(Embedder(settings, model=model, model_id="counting"), cache)
+    default.embed(["a long lead"])
+    shorter = settings.model_copy(update={"embedding_max_seq_length": 64})
+    CachedEmbedder(Embedder(shorter, model=model, model_id="counting"), cache).embed(["a long lead"])
+    assert model.seen == ["a long lead", "a long lead"]  # the second length ran the model again
+    assert default.namespace == "counting" and {m for m, _ in cache._data} == {"counting", "counting#max_seq_length=64"}
