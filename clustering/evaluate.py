@@ -105,6 +105,8 @@ class Simulation:
         self.terms: list[np.ndarray] = []  # each doc's hashed terms (one entry per term, as frequencies count)
         self.term_counts: list[np.ndarray] = []  # and how often each occurs: its row of raw counts with ``terms``
         self._window_df = _SlidingFrequencies(settings.sparse_features)
+        self._corpus_df = np.zeros(settings.sparse_features, dtype=np.int64)  # what the store's table counts
+        self._corpus_n = 0
         self._clusterer: OnlineClusterer | None = OnlineClusterer(settings, dim)
         self._pending: tuple[Window, datetime, int] | None = None  # the online state the last run left, unbuilt
         self._last: _Clustered | None = None  # the last run's window, representation and clustering
@@ -140,6 +142,8 @@ class Simulation:
         else:
             batch = represent(docs, dense, self.vectoriser, self.settings, observe=True)
             counts = batch.counts
+        np.add.at(self._corpus_df, counts.indices, 1)  # (each article is fed once: its first store)
+        self._corpus_n += len(docs)
         self.terms.extend(np.split(counts.indices, counts.indptr[1:-1]))
         self.term_counts.extend(np.split(counts.data, counts.indptr[1:-1]))
         self.docs.extend(docs)
@@ -167,8 +171,12 @@ class Simulation:
             batch, vectoriser, labels = last.batch, last.vectoriser, last.labels
         else:
             dense = np.array([self.dense[i] for i in rows], dtype=np.float32).reshape(len(rows), self.dim)
-            df, counts = (self._window_df.slide(rows, self.terms), self._counts(rows)) if self.reuse else (None, None)
-            batch, vectoriser = represent_window([self.docs[i] for i in rows], dense, self.settings, df, counts)
+            corpus = (self._corpus_df, self._corpus_n) if self.settings.document_frequencies == "corpus" else None
+            df = self._window_df.slide(rows, self.terms) if self.reuse and corpus is None else None
+            counts = self._counts(rows) if self.reuse else None
+            batch, vectoriser = represent_window(
+                [self.docs[i] for i in rows], dense, self.settings, df, counts, corpus=corpus
+            )
             labels = None
         docs = batch.docs
         live = {t: m for t, m in self.topics.items() if m.status is not TopicStatus.MERGED}

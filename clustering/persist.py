@@ -14,6 +14,7 @@ from datetime import datetime
 from kafka import KafkaProducer
 from sqlalchemy import Connection, Engine
 
+from clustering.corpus import corpus_frequencies
 from clustering.embed import CachedEmbedder
 from clustering.labels import summarise
 from clustering.represent import SparseVectoriser, represent
@@ -37,7 +38,8 @@ def load_window(engine: Engine, embedder: CachedEmbedder, settings: Settings, no
         memberships = memberships_repo.window_memberships(conn, since)
         topics = topics_repo.load_topics(conn)
     dense = embedder.embed([d.dense_text(settings) for d in docs])
-    batch, vectoriser = represent_window(docs, dense, settings)
+    corpus = corpus_frequencies(engine, settings) if settings.document_frequencies == "corpus" else None
+    batch, vectoriser = represent_window(docs, dense, settings, corpus=corpus)
     window = Window(batch=batch, vectoriser=vectoriser, memberships=memberships, topics=topics)
     _remember(engine, embedder, settings, now, window)
     log.info(

@@ -36,6 +36,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from clustering.assign import Assignment, OnlineClusterer
+from clustering.corpus import count_articles
 from clustering.embed import CachedEmbedder, EmbeddingError
 from clustering.persist import (
     SUMMARY_MEMBERS,
@@ -45,7 +46,7 @@ from clustering.persist import (
     recluster_marker,
     summaries_for,
 )
-from clustering.represent import Doc, SparseVectoriser, represent
+from clustering.represent import Batch, Doc, SparseVectoriser, represent, take_rows
 from clustering.reuse import EmbedCounts, plan_reuse
 from clustering.revisions import changed_revisions
 from clustering.topics import LineageEvent, TopicSummary
@@ -248,6 +249,7 @@ class BatchProcessor:
                 ids = [r.id for r in records] + [m.article_id for m in members]
                 before = memberships_repo.memberships_of(conn, ids)
                 changed = articles_repo.changed_stats_fields(conn, [r for r in records if r.id in before])
+                self._count_new_articles(conn, batch)
                 articles_repo.upsert_articles(conn, records, now)
                 topics_repo.create_topics(conn, [a.topic_id for a in created if a.topic_id is not None], now)
                 seqs = [
@@ -276,6 +278,16 @@ class BatchProcessor:
         outcome.assigned = sum(1 for a in assignments if a.topic_id is not None)
         outcome.unassigned = len(assignments) - outcome.assigned
         outcome.topics_created = len(created)
+
+    def _count_new_articles(self, conn: Connection, batch: Batch) -> None:
+        """The corpus's document frequencies (``clustering.corpus``) count an article once: when it is
+        first stored. Read under the write lock, so a replay or another worker's copy adds nothing."""
+        if self.settings.document_frequencies != "corpus":
+            return
+        stored = articles_repo.stored_revisions(conn, [d.id for d in batch.docs])
+        new = [i for i, d in enumerate(batch.docs) if d.id not in stored]
+        if new:
+            count_articles(conn, take_rows(batch.counts, new))
 
     @staticmethod
     def _update_stats(

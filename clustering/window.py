@@ -81,19 +81,25 @@ def pool_room(window_unassigned: int, settings: Settings) -> int:
 
 def represent_window(
     docs: Sequence[Doc], dense: np.ndarray, settings: Settings, df: np.ndarray | None = None,
-    counts: sp.csr_matrix | None = None,
+    counts: sp.csr_matrix | None = None, corpus: tuple[np.ndarray, int] | None = None,
 ) -> tuple[Batch, SparseVectoriser]:  # fmt: skip
-    """Representation of the window's docs, with frequencies counted over the window.
+    """Representation of the window's docs, with the corpus's document frequencies (``corpus``:
+    frequencies and the number of articles counted, see ``clustering.corpus``), or else with
+    frequencies counted over the window.
 
-    ``df``: those document frequencies, when the caller keeps them as the window slides (the
+    ``df``: the window's frequencies, when the caller keeps them as the window slides (the
     evaluation: counting them afresh is most of the cost of a small window), instead of counting here.
     ``counts``: the docs' raw term counts, when the caller keeps them (see ``represent``).
     """
     vectoriser = SparseVectoriser(settings.sparse_features)
-    if df is None:
+    if corpus is not None:
+        df, n_docs = corpus
+    elif df is None:
         return represent(docs, dense, vectoriser, settings, observe=True, counts=counts), vectoriser
+    else:
+        n_docs = len(docs)
     vectoriser.df[:] = df
-    vectoriser.n_docs = len(docs)
+    vectoriser.n_docs = n_docs
     return represent(docs, dense, vectoriser, settings, observe=False, counts=counts), vectoriser
 
 

@@ -164,6 +164,9 @@ class Settings(BaseSettings):
     worker_batch_size: int = 64
     worker_poll_timeout_ms: int = 1000
     sparse_features: int = 2**18  # hashing space of the TF-IDF vectoriser (no vocabulary to grow)
+    # Where TF-IDF's document frequencies are counted: over every stored article ("corpus"; a subject's
+    # words weigh little in a long stream) or over the re-clustering window only ("window").
+    document_frequencies: Literal["corpus", "window"] = "corpus"
     sparse_text_chars: int = 3000  # characters of title + body that feed the sparse representation
     seed_threshold: float = 0.45  # two unassigned articles this similar start a topic without waiting
     seed_threshold_long: float = 0.25  # the same for an article with its full text

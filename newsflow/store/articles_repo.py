@@ -7,7 +7,7 @@ older revision arriving late never overwrites a newer one.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -142,6 +142,18 @@ def docs_by_id(conn: Connection, ids: Iterable[str]) -> list[Doc]:
     for part in chunked(sorted(set(ids)), ID_CHUNK):
         out.extend(doc_from_row(r) for r in conn.execute(select(*_DOC_COLUMNS).where(articles.c.id.in_(part))))
     return out
+
+
+def iter_docs(conn: Connection, chunk: int = 5_000) -> Iterator[list[Doc]]:
+    """Every stored article, ``chunk`` at a time in id order (keyset pages: memory stays flat)."""
+    after = ""
+    while True:
+        query = select(*_DOC_COLUMNS).where(articles.c.id > after).order_by(articles.c.id).limit(chunk)
+        page = [doc_from_row(r) for r in conn.execute(query)]
+        if not page:
+            return
+        yield page
+        after = page[-1].id
 
 
 def count_articles(conn: Connection) -> int:

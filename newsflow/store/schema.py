@@ -153,6 +153,16 @@ embeddings = Table(
     Column("vector", LargeBinary, nullable=False),  # float32, little-endian
 )
 
+# Document frequencies of the hashed TF-IDF terms over every article stored: how many articles
+# contain each term column, counted when an article is first stored. Row ``term = -1`` holds the
+# number of articles counted; its absence means "never counted" (a store from before this table).
+term_frequencies = Table(
+    "term_frequencies",
+    metadata,
+    Column("term", Integer, primary_key=True, autoincrement=False),
+    Column("documents", BigInteger, nullable=False),
+)
+
 topics = Table(
     "topics",
     metadata,
