@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
-from transformers.tokenization_utils_sentencepiece import SentencePieceBackend
 
+from clustering.piece_tokenizer import PieceTokenizer
 from newsflow import heap
-from newsflow.model_compact import TOKEN_TABLE_FILE, TOKENIZER_FILE, words
+from newsflow.model_compact import TOKEN_TABLE_FILE
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -35,35 +35,6 @@ def make_compact(model: SentenceTransformer, directory: Path) -> None:
     gc.collect()
     heap.trim()  # the replaced tokenizer's trie: a million small blocks amid the heap
     log.info("embedding model runs compactly: SentencePiece tokenizer%s", ", 4-bit token table" * table.is_file())
-
-
-class PieceTokenizer(SentencePieceBackend):
-    """XLM-R's tokenization over ``tokenizer.spm``: the text split into words as transformers'
-    XLM-R tokenizer splits it, segmented by SentencePiece, framed ``<s> … </s>``; its ids."""
-
-    vocab_files_names = {"vocab_file": TOKENIZER_FILE}  # noqa: RUF012 (transformers' own attributes)
-    model_input_names = ["input_ids", "attention_mask"]  # noqa: RUF012
-
-    def __init__(self, vocab_file: str, **kwargs: Any) -> None:
-        super().__init__(vocab_file=vocab_file, legacy=True, **kwargs)
-
-    @classmethod
-    def from_directory(cls, directory: Path, model_max_length: int | None = None) -> PieceTokenizer:
-        extra = {} if model_max_length is None else {"model_max_length": model_max_length}
-        return cls(
-            str(directory / TOKENIZER_FILE), bos_token="<s>", eos_token="</s>", sep_token="</s>",
-            cls_token="<s>", unk_token="<unk>", pad_token="<pad>", mask_token="<mask>",
-            special_tokens_pattern="cls_sep", **extra,
-        )  # fmt: skip
-
-    def _tokenize(self, text: str, **kwargs: Any) -> list[str]:
-        split = words(text)
-        if not split:
-            return []
-        # A word that starts with "▁" gets no second one from transformers' Metaspace; SentencePiece
-        # would add its own, so that mark is dropped here (the space before the word stands for it).
-        joined = " ".join(w[1:] if w.startswith("▁") else w for w in split)
-        return list(self.sp_model.encode(joined, out_type=str)) if joined else ["▁"]
 
 
 class Q4Embedding(torch.nn.Module):

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from newsflow.errors import ModelLoadError, NewsflowError
+from newsflow.errors import ModelExportError, ModelLoadError, NewsflowError
 from newsflow.model_compact import has_compact_files
 from newsflow.models import installed_path, optional_model
 from newsflow.settings import MINILM_NAMES, Settings, embedding_model_name
@@ -118,10 +118,38 @@ def _skip_triton() -> None:
         sys.modules["triton"] = None  # type: ignore[assignment]
 
 
-def load_model(settings: Settings) -> tuple[str, SentenceTransformer]:
-    """Load the configured model offline, or ``ModelLoadError`` saying how to point at a local copy."""
+def load_model(settings: Settings) -> tuple[str, Any]:
+    """Load the configured model offline — its ONNX export where ``embedding_backend`` allows, else
+    sentence-transformers — or ``ModelLoadError`` saying how to point at a local copy."""
     model_id, location = resolve_model(settings)
     _force_offline()
+    if settings.embedding_backend == "onnx" or (
+        settings.embedding_backend == "auto" and settings.embedding_device == "cpu"
+    ):
+        try:
+            return model_id, load_onnx(settings, model_id, location)
+        except ModelExportError as exc:
+            if settings.embedding_backend == "onnx":
+                raise
+            log.warning("%s; running the model with sentence-transformers (torch) instead", exc)
+    return model_id, load_sentence_transformer(settings, model_id, location)
+
+
+def load_onnx(settings: Settings, model_id: str, location: str) -> Any:
+    """The model's ONNX export (built once into the cache; ``clustering.onnx_model``)."""
+    try:
+        from clustering.onnx_export import ensure_export
+        from clustering.onnx_model import OnnxEncoder
+    except ImportError as exc:  # onnxruntime or onnx missing from an older environment
+        raise ModelExportError(f"onnxruntime is not installed ({exc})") from exc
+    export = ensure_export(location, model_id)
+    encoder = OnnxEncoder(export, settings.embedding_max_seq_length, settings.embedding_threads)
+    log.info("embedding model %s runs on onnxruntime (export of %s)", model_id, location)
+    return encoder
+
+
+def load_sentence_transformer(settings: Settings, model_id: str, location: str) -> SentenceTransformer:
+    """The model on sentence-transformers (torch), compact where the directory has the compact files."""
     if settings.embedding_device == "cpu":
         _skip_triton()
     try:
@@ -141,7 +169,7 @@ def load_model(settings: Settings) -> tuple[str, SentenceTransformer]:
         ) from exc
     model.max_seq_length = settings.embedding_max_seq_length
     log.info("embedding model %s loaded on %s", model_id, settings.embedding_device)
-    return model_id, model
+    return model
 
 
 def cache_namespace(model_id: str, max_seq_length: int) -> str:

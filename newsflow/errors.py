@@ -64,6 +64,10 @@ class ModelLoadError(NewsflowError):
     """The embedding model cannot be loaded (offline, wrong name or path)."""
 
 
+class ModelExportError(ModelLoadError):
+    """The embedding model's ONNX export cannot be built, is corrupt, or does not reproduce the model."""
+
+
 class TopicNotFoundError(NewsflowError):
     """No topic has the requested id (the API answers 404, the CLI exits 1)."""
 

@@ -117,6 +117,12 @@ class Settings(BaseSettings):
     # name or path.
     embedding_model: str = DEFAULT_EMBEDDING_MODEL
     embedding_device: str = "cpu"
+    # How the model runs on a CPU: "onnx" (an export of the model run by onnxruntime, built once per
+    # model into the cache, see clustering/onnx_model.py: the same vectors within 1e-4 without torch's
+    # 727 MiB in the worker), "torch" (sentence-transformers), or "auto": onnx, and torch where no
+    # export can be built (logged).
+    embedding_backend: Literal["auto", "onnx", "torch"] = "auto"
+    embedding_threads: int = 0  # threads of the onnx forward pass; 0: one per physical core
     embedding_batch_size: int = 64
     embedding_max_seq_length: int = 128
     embedding_lead_chars: int = 500  # body characters after the title that feed the dense text

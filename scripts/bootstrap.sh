@@ -76,6 +76,16 @@ for extra_model in ${extra_models//,/ }; do
   "$LOCAL_VENV/bin/newsflow" model install "$extra_model" ||
     fail "installing the optional model $extra_model failed (see the line above)"
 done
+# The ONNX exports the worker runs the models with (clustering/onnx_export.py: built once per model,
+# checked against sentence-transformers; without them the first worker start builds them itself).
+export_stamp="$CACHE_DIR/models/onnx/.bootstrap-$(cat "$ROOT/clustering/onnx_export.py" "$ROOT/clustering/onnx_model.py" | sha256sum | cut -c1-12)-$LOCK_HASH"
+if [ ! -f "$export_stamp" ]; then
+  step "ONNX exports of multilingual-e5-small and all-MiniLM-L6-v2"
+  for export_model in multilingual-e5-small all-MiniLM-L6-v2; do
+    "$LOCAL_VENV/bin/newsflow" model export "$export_model" || fail "exporting $export_model to ONNX failed (see the line above)"
+  done
+  touch "$export_stamp"
+fi
 # Console scripts of the dependencies (airflow, alembic, ...) live in the shared venv's bin.
 export PATH="$LOCAL_VENV/bin:$SHARED_VENV/bin:$PATH"
 export NEWSFLOW_VENV="$LOCAL_VENV"

@@ -1,4 +1,5 @@
-"""``newsflow model install|list``: optional embedding models, installed on request and verified."""
+"""``newsflow model install|export|list``: optional embedding models, installed on request and verified;
+the ONNX export the worker runs a model with."""
 
 from __future__ import annotations
 
@@ -28,6 +29,32 @@ def install_command(
     path = install_model(model, force=force)
     typer.echo(f"{model.name} ({model.model_id}, revision {model.revision}) is installed at {path}")
     typer.echo(f"select it with NEWSFLOW_EMBEDDING_MODEL={model.name}")
+
+
+@model_app.command("export")
+def export_command(
+    name: str = typer.Argument("", help="The model (default: NEWSFLOW_EMBEDDING_MODEL, i.e. the configured one)."),
+) -> None:
+    """Build (or find) the ONNX export the worker runs the model with, and say where it is.
+
+    Done once per model, also by the worker on first use; scripts/bootstrap.sh runs it for the default.
+    """
+    import json as json_module
+
+    from clustering.onnx_export import ensure_export
+    from clustering.onnx_model import MANIFEST_FILE
+    from newsflow.settings import load_settings
+
+    settings = load_settings(**({"embedding_model": name} if name else {}))
+    from clustering.embed import resolve_model
+
+    model_id, location = resolve_model(settings)
+    path = ensure_export(location, model_id)
+    manifest = json_module.loads((path / MANIFEST_FILE).read_text(encoding="utf-8"))
+    typer.echo(
+        f"{model_id}: ONNX export at {path} (largest deviation from sentence-transformers on the check texts: "
+        f"{manifest['max_deviation']:.1e})"
+    )
 
 
 @model_app.command("list")
