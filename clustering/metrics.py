@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 
@@ -49,6 +49,41 @@ def score(gold: Mapping[str, str], pred: Mapping[str, str]) -> dict[str, float |
         "pairwise_r": pw_r,
         "pairwise_f1": _f1(pw_p, pw_r),
     }
+
+
+def bcubed_by_article(gold: Mapping[str, str], pred: Mapping[str, str]) -> dict[str, tuple[float, float]]:
+    """Each gold article's B-cubed precision and recall: the share of its cluster that tells its story,
+    and the share of its story in its cluster. ``score``'s B-cubed figures are their means; a mean over
+    some articles only (a cross-validation fold's) still counts whole clusters and stories."""
+    labels = {i: pred.get(i, f"__singleton__{i}") for i in gold}
+    n_ij = Counter((gold[i], labels[i]) for i in gold)
+    gold_size = Counter(gold.values())
+    pred_size = Counter(labels.values())
+    return {
+        i: (n_ij[gold[i], labels[i]] / pred_size[labels[i]], n_ij[gold[i], labels[i]] / gold_size[gold[i]])
+        for i in gold
+    }
+
+
+def bcubed_mean(values: Mapping[str, tuple[float, float]], ids: Iterable[str] | None = None) -> dict[str, float]:
+    """B-cubed precision, recall and F1 as the mean over ``ids`` (all articles by default)."""
+    chosen = list(values if ids is None else ids)
+    p = sum(values[i][0] for i in chosen) / len(chosen) if chosen else 0.0
+    r = sum(values[i][1] for i in chosen) / len(chosen) if chosen else 0.0
+    return {"bcubed_p": p, "bcubed_r": r, "bcubed_f1": _f1(p, r)}
+
+
+def per_story(
+    gold: Mapping[str, str], values: Mapping[str, tuple[float, float]]
+) -> dict[str, tuple[int, float, float]]:
+    """B-cubed precision and recall of each gold story's articles (from ``bcubed_by_article``):
+    story → (articles, P, R). The overall means weigh these by story size."""
+    out: dict[str, tuple[int, float, float]] = {}
+    for story in sorted(set(gold.values())):
+        ids = [i for i in gold if gold[i] == story]
+        mean = bcubed_mean(values, ids)
+        out[story] = (len(ids), mean["bcubed_p"], mean["bcubed_r"])
+    return out
 
 
 def _rows(path: Path) -> list[list[str]]:

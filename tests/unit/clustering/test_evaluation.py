@@ -20,7 +20,7 @@ import clustering.plan as plan
 from clustering.embed import CachedEmbedder, Embedder, MemoryCache, text_key
 from clustering.eval_data import url_date, write_eval_inputs
 from clustering.evaluate import Simulation, _ModelOnDemand, run_evaluation, simulate
-from clustering.metrics import load_gold, load_pred, score
+from clustering.metrics import bcubed_by_article, bcubed_mean, load_gold, load_pred, per_story, score
 from clustering.represent import Doc
 from clustering.topics import TopicMeta, TopicStatus
 from newsflow.settings import Settings
@@ -55,6 +55,22 @@ def test_perfect_and_trivial_clusterings() -> None:
     assert score(gold, gold)["bcubed_f1"] == 1.0 and score(gold, gold)["pairwise_f1"] == 1.0
     singletons = score(gold, {})
     assert singletons["bcubed_p"] == 1.0 and singletons["pairwise_r"] == 0.0
+
+
+
+def test_per_article_b_cubed_averages_to_the_overall_scores_and_counts_whole_clusters() -> None:
+    gold = {"a": "x", "b": "x", "c": "x", "d": "y", "e": "y"}
+    pred = {"a": "1", "b": "1", "c": "2", "d": "2", "e": "3"}
+    values = bcubed_by_article(gold, pred)
+    assert values["c"] == (0.5, pytest.approx(1 / 3)) and values["e"] == (1.0, 0.5)
+    overall = score(gold, pred)
+    mean = bcubed_mean(values)
+    assert mean["bcubed_p"] == pytest.approx(overall["bcubed_p"]) and mean["bcubed_r"] == pytest.approx(overall["bcubed_r"])
+    # a fold's mean still sees the other fold's articles in its clusters: "d" shares cluster 2 with "c"
+    assert bcubed_mean(values, ["d"])["bcubed_p"] == 0.5
+    stories = per_story(gold, values)
+    assert stories["x"] == (3, pytest.approx((1 + 1 + 0.5) / 3), pytest.approx((2 / 3 + 2 / 3 + 1 / 3) / 3))
+    assert stories["y"] == (2, pytest.approx(0.75), pytest.approx(0.5))
 
 
 def test_make_input_retimes_so_stories_interleave(tmp_path: Path) -> None:
