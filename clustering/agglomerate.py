@@ -33,6 +33,7 @@ import scipy.sparse as sp
 from numpy.typing import DTypeLike
 from scipy.sparse import _sparsetools
 
+from clustering.csr import csr_from_arrays
 from clustering.represent import Batch, SimilarityWeights
 
 log = logging.getLogger(__name__)
@@ -300,7 +301,7 @@ class CsrRows:
         return len(self.indptr) - 1
 
     def csr(self) -> sp.csr_matrix:
-        return sp.csr_matrix((self.data, self.indices, self.indptr), shape=(self.n_rows, self.n_cols))
+        return csr_from_arrays(self.data, self.indices, self.indptr, (self.n_rows, self.n_cols))
 
     def take(self, rows: np.ndarray) -> CsrRows:
         """``matrix[rows]``: each row's entries in their stored order, as scipy's row indexing copies them."""
@@ -332,9 +333,8 @@ class Compact:
 
     def replaced(self, local: CsrRows) -> Compact:
         """The same columns with other rows (``local`` uses no other column)."""
-        full = sp.csr_matrix(
-            (local.data, self.columns[local.indices], local.indptr), shape=(local.n_rows, self.full.shape[1])
-        )
+        shape = (local.n_rows, self.full.shape[1])
+        full = csr_from_arrays(local.data, self.columns[local.indices], local.indptr, shape)
         return Compact(full, self.columns, local)
 
 

@@ -18,6 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from clustering.centroid_cells import CentroidCells
+from clustering.csr import csr_from_arrays
 from clustering.represent import SimilarityWeights, gap_to_span
 
 # Scores candidates from their parts instead of ``SimilarityWeights.combine``: (dense cosines,
@@ -35,8 +36,8 @@ def _csr_row(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
     which dominated start-up and every replayed re-clustering (thousands of topics each time)."""
     start, end = matrix.indptr[k], matrix.indptr[k + 1]
     indptr = np.array([0, end - start], dtype=matrix.indptr.dtype)
-    return sp.csr_matrix((matrix.data[start:end].copy(), matrix.indices[start:end].copy(), indptr),
-                         shape=(1, matrix.shape[1]))  # fmt: skip
+    return csr_from_arrays(matrix.data[start:end].copy(), matrix.indices[start:end].copy(), indptr,
+                           (1, matrix.shape[1]))  # fmt: skip
 
 
 def stack_rows(rows: list[sp.csr_matrix]) -> sp.csr_matrix:
@@ -47,9 +48,9 @@ def stack_rows(rows: list[sp.csr_matrix]) -> sp.csr_matrix:
     indptr = np.zeros(len(rows) + 1, dtype=np.int64)
     np.cumsum([r.indptr[-1] for r in rows], out=indptr[1:])
     index = np.int32 if indptr[-1] < np.iinfo(np.int32).max else np.int64
-    return sp.csr_matrix(
-        (np.concatenate([r.data for r in rows]), np.concatenate([r.indices for r in rows]).astype(index, copy=False),
-         indptr.astype(index)), shape=(len(rows), rows[0].shape[1]),
+    return csr_from_arrays(
+        np.concatenate([r.data for r in rows]), np.concatenate([r.indices for r in rows]).astype(index, copy=False),
+        indptr.astype(index), (len(rows), rows[0].shape[1]),
     )  # fmt: skip
 
 

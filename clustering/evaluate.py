@@ -28,6 +28,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from clustering.assign import OnlineClusterer
+from clustering.csr import csr_from_arrays
 from clustering.embed import CachedEmbedder, Embedder, cache_namespace, resolve_model
 from clustering.eval_data import read_jsonl
 from clustering.metrics import score
@@ -226,7 +227,7 @@ class Simulation:
             return sp.csr_matrix((len(rows), self.settings.sparse_features), dtype=np.float32)
         indices = np.concatenate([self.terms[i] for i in rows])
         data = np.concatenate([self.term_counts[i] for i in rows])
-        return sp.csr_matrix((data, indices, indptr), shape=(len(rows), self.settings.sparse_features))
+        return csr_from_arrays(data, indices, indptr, (len(rows), self.settings.sparse_features))
 
     def next_change(self, now: datetime, next_article: datetime) -> datetime:
         """The earliest time after a re-clustering at ``now`` when the next one could see something

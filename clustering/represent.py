@@ -20,6 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import HashingVectorizer
 
+from clustering.csr import csr_from_arrays
 from clustering.text import dense_text, detect_language, sparse_text, tokens
 from newsflow.settings import Settings
 
@@ -116,7 +117,7 @@ def _l2_rows(matrix: sp.csr_matrix) -> sp.csr_matrix:
     scale = (1.0 / norms).astype(np.float32)
     reverse = np.repeat(matrix.indptr[:-1] + matrix.indptr[1:] - 1, lengths) - np.arange(matrix.nnz)
     data = np.repeat(scale, lengths) * matrix.data
-    return sp.csr_matrix((data[reverse], matrix.indices[reverse], matrix.indptr.copy()), shape=matrix.shape)
+    return csr_from_arrays(data[reverse], matrix.indices[reverse], matrix.indptr.copy(), matrix.shape)
 
 
 def _plain_rows(matrix: sp.csr_matrix) -> bool:
@@ -191,9 +192,7 @@ def take_rows(matrix: sp.csr_matrix, rows: Sequence[int]) -> sp.csr_matrix:
     out = np.zeros(len(at) + 1, dtype=matrix.indptr.dtype)
     np.cumsum(lengths, out=out[1:])
     entries = np.repeat(starts - out[:-1], lengths) + np.arange(out[-1], dtype=np.int64)
-    return sp.csr_matrix(
-        (matrix.data[entries], matrix.indices[entries], out), shape=(len(at), matrix.shape[1])
-    )
+    return csr_from_arrays(matrix.data[entries], matrix.indices[entries], out, (len(at), matrix.shape[1]))
 
 
 def represent(
