@@ -19,7 +19,7 @@ that point are pooled into the "selected" row (nested selection, cross-fitted ov
 
     newsflow eval --make-input /tmp/evalin
     python benchmarks/same_story_cv.py /tmp/evalin --sets sparse_mix2 de_feb2025 wikinews_big uci \\
-        --grid story_merge_threshold=0.38,0.6 --select --jobs 2 --per-story
+        --grid story_merge_threshold=0.38,0.6 --select --jobs 2 --per-story de_feb2025
 
 Prints B-cubed precision / recall / F1 per set and setting (and per story with ``--per-story``).
 """
@@ -95,7 +95,7 @@ def main() -> None:
     ap.add_argument("--legacy", action="store_true", help="score the similarity cuts (model off) on the same folds")
     ap.add_argument("--work", type=Path, default=None, help="keep the fold models here (and reuse them)")
     ap.add_argument("--select", action="store_true", help="nested choice of the grid point per fold (see above)")
-    ap.add_argument("--per-story", action="store_true", help="also print each story's B-cubed P and R")
+    ap.add_argument("--per-story", nargs="*", default=[], metavar="SET", help="also print these sets' stories' P and R")
     ap.add_argument("--jobs", type=int, default=1, help="replays run at once (one process each)")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -131,7 +131,7 @@ def main() -> None:
     for g, overrides in enumerate(grid):
         for name in args.sets:
             values = _pooled(golds[name], {k: runs[g, name, k] for k in folds}, args.folds)
-            _report(name, json.dumps(overrides), golds[name], values, args.per_story)
+            _report(name, json.dumps(overrides), golds[name], values, name in args.per_story)
             results.append({"set": name, **overrides, **bcubed_mean(values)})
     if args.select and len(folds) > 1:
         results += _selected(grid, args.sets, folds, golds, runs, args.per_story)
@@ -149,7 +149,7 @@ def _report(name: str, label: str, gold: dict[str, str], values: Values, stories
 
 
 def _selected(grid: list[dict[str, float | str]], sets: list[str], folds: list[int], golds: dict[str, dict[str, str]],
-              runs: dict[tuple[int, str, int], Values], stories: bool) -> list[dict[str, object]]:  # fmt: skip
+              runs: dict[tuple[int, str, int], Values], stories: list[str]) -> list[dict[str, object]]:  # fmt: skip
     """Each fold's articles at the grid point chosen on the other folds (mean B-cubed F1 over sets)."""
 
     def fold_f1(g: int, name: str, k: int) -> float:
@@ -164,7 +164,7 @@ def _selected(grid: list[dict[str, float | str]], sets: list[str], folds: list[i
     rows: list[dict[str, object]] = []
     for name in sets:
         values = _pooled(golds[name], {k: runs[chosen[k], name, k] for k in folds}, len(folds))
-        _report(name, "selected", golds[name], values, stories)
+        _report(name, "selected", golds[name], values, name in stories)
         rows.append({"set": name, "selected": {k: grid[g] for k, g in chosen.items()}, **bcubed_mean(values)})
     return rows
 

@@ -46,7 +46,7 @@ def find_state_dir(cwd: Path | None = None, environ: Mapping[str, str] | None = 
 # Everything else is a probability of the same-story model (trained per embedding model) or scale-free.
 SCALE_CUTS: dict[str, dict[str, float]] = {
     "all-MiniLM-L6-v2": {"story_merge_threshold": 0.45, "recluster_group_merge_threshold": 0.3},
-    "multilingual-e5-small": {"story_merge_threshold": 0.38, "recluster_group_merge_threshold": 0.22},
+    "multilingual-e5-small": {"story_merge_threshold": 0.5, "recluster_group_merge_threshold": 0.22},
 }
 DEFAULT_EMBEDDING_MODEL = "multilingual-e5-small"  # what an empty NEWSFLOW_EMBEDDING_MODEL means
 MINILM_NAMES = ("all-minilm-l6-v2", "bundled")  # NEWSFLOW_EMBEDDING_MODEL values meaning the bundled MiniLM
@@ -133,7 +133,7 @@ class Settings(BaseSettings):
     # probability that two sides tell the same story, chosen by cross-validation grouped by story.
     # Cuts chosen on held-out stories (benchmarks/same_story_cv.py, 2 folds by story; issue 15).
     same_story_model: str = "bundled"
-    join_probability: float = 0.6  # an article joins its best topic (online, and in the re-clustering's linkage)
+    join_probability: float = 0.75  # an article joins its best topic (online, and in the re-clustering's linkage)
     seed_probability: float = 0.7  # two waiting articles start a topic
     merge_probability: float = 0.7  # two clusters (2+ articles each) merge into one story
     # Two current topics whose window members tell one story merge (clustering/topic_merge.py; 0: off).
@@ -193,7 +193,7 @@ class Settings(BaseSettings):
     recluster_core_min_similarity_long: float = 0.15  # the same for a full text
     # Average-linkage cut for two groups of 2+ articles (≥ the above); by embedding model (SCALE_CUTS).
     recluster_group_merge_threshold: float = 0.22
-    story_merge_threshold: float = 0.38  # centroid similarity at which established clusters merge (SCALE_CUTS)
+    story_merge_threshold: float = 0.5  # centroid similarity at which established clusters merge (SCALE_CUTS)
     story_merge_threshold_long: float = 0.38  # the same between clusters of full texts (between: interpolated)
     story_min_size: int = 2  # members a cluster needs before its centroid counts as established (2: tuned, issue 4)
     recluster_neighbours: int = 16  # neighbours per article in the graph every re-clustering stage works on

@@ -41,7 +41,7 @@ def test_the_default_is_the_multilingual_model_with_its_own_same_story_model() -
     model = from_settings(settings)
     assert model is not None and model.embedding_model == MULTILINGUAL_E5_SMALL.model_id
     # Cuts on its similarity scale; the bundled English model keeps its own.
-    assert (settings.story_merge_threshold, settings.recluster_group_merge_threshold) == (0.38, 0.22)
+    assert (settings.story_merge_threshold, settings.recluster_group_merge_threshold) == (0.5, 0.22)
     minilm = Settings(embedding_model="all-MiniLM-L6-v2")
     assert (minilm.story_merge_threshold, minilm.recluster_group_merge_threshold) == (0.45, 0.3)
 
