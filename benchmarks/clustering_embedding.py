@@ -66,10 +66,13 @@ def bench_model(name: str, sets: dict[str, list[str]], args: argparse.Namespace,
     plain_model = SentenceTransformer(location, device="cpu", local_files_only=True)
     plain_model.max_seq_length = settings.embedding_max_seq_length
     embedder = Embedder(settings)
-    arch = Arch.of(embedder.model)
-    print(f"\nmodel {embedder.model_id}: {arch.layers} layers, hidden {arch.hidden}, intermediate "
-          f"{arch.intermediate}: {arch.dense_flop_per_token / 1e6:.1f} MFLOP/token + attention; batch size "
-          f"{batch_size}, max_seq_length {settings.embedding_max_seq_length}")  # fmt: skip
+    # The architecture and token counts from the plain model: the embedder may run an onnxruntime export
+    # (the default on a CPU), whose tokenizer gives the same ids and which has no torch config.
+    arch = Arch.of(plain_model)
+    backend = "onnxruntime" if type(embedder.model).__name__ == "OnnxEncoder" else "sentence-transformers"
+    print(f"\nmodel {embedder.model_id} (newsflow path on {backend}): {arch.layers} layers, hidden {arch.hidden}, "
+          f"intermediate {arch.intermediate}: {arch.dense_flop_per_token / 1e6:.1f} MFLOP/token + attention; "
+          f"batch size {batch_size}, max_seq_length {settings.embedding_max_seq_length}")  # fmt: skip
 
     def plain(batch: Sequence[str]) -> np.ndarray:
         return np.asarray(plain_model.encode(list(batch), batch_size=batch_size, show_progress_bar=False))
@@ -81,7 +84,7 @@ def bench_model(name: str, sets: dict[str, list[str]], args: argparse.Namespace,
     print(header)
     print("-" * len(header))
     for set_name, texts in sets.items():
-        lengths = token_lengths(embedder.model, texts)
+        lengths = token_lengths(plain_model, texts)
         flop, tokens = arch.flop(lengths), sum(lengths)
         plain(texts[:batch_size])  # warm-up
         embedder.encode(texts[:batch_size])
