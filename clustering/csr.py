@@ -20,7 +20,7 @@ _INDEX_TYPES = (np.dtype(np.int32), np.dtype(np.int64))
 _MAXPRINT = sp.csr_matrix((1, 1)).maxprint
 
 
-def _index_dtype(shape: tuple[int, int], nnz: int, indices: np.ndarray, indptr: np.ndarray) -> np.dtype:
+def _index_dtype(shape: tuple[int, int], nnz: int, indptr: np.ndarray) -> np.dtype:
     """The index dtype scipy picks for these arrays: int32 unless a dimension, or the contents of an
     int64 array (its largest value: the entry count, or a column below the width), need more."""
     if max(shape) > _INT32_MAX:
@@ -44,7 +44,7 @@ def csr_from_arrays(
     nnz = int(indptr[-1]) if ok else 0
     if not ok or indptr[0] != 0 or nnz != len(indices):
         return sp.csr_matrix((data, indices, indptr), shape=shape)
-    index = _index_dtype((n_rows, n_cols), nnz, indices, indptr)
+    index = _index_dtype((n_rows, n_cols), nnz, indptr)
     matrix = sp.csr_matrix.__new__(sp.csr_matrix)
     matrix.maxprint = _MAXPRINT
     matrix.indices = indices.astype(index, copy=False)

@@ -22,13 +22,20 @@ def _pairs(k: int) -> float:
     return k * (k - 1) / 2
 
 
+def _contingency(
+    gold: Mapping[str, str], pred: Mapping[str, str]
+) -> tuple[dict[str, str], Counter[tuple[str, str]], Counter[str], Counter[str]]:
+    """Each gold article's cluster (a missing one: its own singleton), the (story, cluster) cell
+    counts, and the sizes of stories and clusters."""
+    labels = {i: pred.get(i, f"__singleton__{i}") for i in gold}
+    n_ij = Counter((gold[i], labels[i]) for i in gold)
+    return labels, n_ij, Counter(gold.values()), Counter(labels.values())
+
+
 def score(gold: Mapping[str, str], pred: Mapping[str, str]) -> dict[str, float | int]:
     """Scores of ``pred`` (article id → cluster) against ``gold`` (article id → story)."""
     ids = list(gold)
-    labels = {i: pred.get(i, f"__singleton__{i}") for i in ids}
-    n_ij = Counter((gold[i], labels[i]) for i in ids)
-    gold_size = Counter(gold[i] for i in ids)
-    pred_size = Counter(labels[i] for i in ids)
+    _, n_ij, gold_size, pred_size = _contingency(gold, pred)
     n = len(ids)
     b3_p = sum(c * c / pred_size[p] for (_, p), c in n_ij.items()) / n if n else 0.0
     b3_r = sum(c * c / gold_size[g] for (g, _), c in n_ij.items()) / n if n else 0.0
@@ -55,10 +62,7 @@ def bcubed_by_article(gold: Mapping[str, str], pred: Mapping[str, str]) -> dict[
     """Each gold article's B-cubed precision and recall: the share of its cluster that tells its story,
     and the share of its story in its cluster. ``score``'s B-cubed figures are their means; a mean over
     some articles only (a cross-validation fold's) still counts whole clusters and stories."""
-    labels = {i: pred.get(i, f"__singleton__{i}") for i in gold}
-    n_ij = Counter((gold[i], labels[i]) for i in gold)
-    gold_size = Counter(gold.values())
-    pred_size = Counter(labels.values())
+    labels, n_ij, gold_size, pred_size = _contingency(gold, pred)
     return {
         i: (n_ij[gold[i], labels[i]] / pred_size[labels[i]], n_ij[gold[i], labels[i]] / gold_size[gold[i]])
         for i in gold
@@ -78,11 +82,13 @@ def per_story(
 ) -> dict[str, tuple[int, float, float]]:
     """B-cubed precision and recall of each gold story's articles (from ``bcubed_by_article``):
     story → (articles, P, R). The overall means weigh these by story size."""
+    by_story: dict[str, list[str]] = {}
+    for i, story in gold.items():
+        by_story.setdefault(story, []).append(i)
     out: dict[str, tuple[int, float, float]] = {}
-    for story in sorted(set(gold.values())):
-        ids = [i for i in gold if gold[i] == story]
-        mean = bcubed_mean(values, ids)
-        out[story] = (len(ids), mean["bcubed_p"], mean["bcubed_r"])
+    for story in sorted(by_story):
+        mean = bcubed_mean(values, by_story[story])
+        out[story] = (len(by_story[story]), mean["bcubed_p"], mean["bcubed_r"])
     return out
 
 
