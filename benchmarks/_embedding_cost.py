@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from clustering.represent import Doc
+from newsflow.records.doc import Doc
 from newsflow.settings import Settings
 
 STORIES = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "stories"

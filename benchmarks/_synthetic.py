@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from clustering.represent import Doc
+from newsflow.records.doc import Doc
 
 SYLLABLES = ("ka", "ri", "to", "men", "sa", "lo", "de", "vi", "na", "pe", "ur", "os", "tal", "gen", "mar", "dor")
 FUNCTION_WORDS = ("the", "of", "and", "to", "in", "a", "is", "that", "for", "on", "said", "with", "as", "at", "by")

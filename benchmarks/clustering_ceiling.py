@@ -31,8 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.clustering_tune import Labelled, diagnostic_setup, load_set
 from clustering.embed import CachedEmbedder
 from clustering.metrics import score
-from clustering.represent import Doc
 from clustering.text import tokens
+from newsflow.records.doc import Doc
 from newsflow.settings import Settings
 
 CUTS = np.round(np.arange(0.04, 0.80, 0.02), 2)

@@ -34,8 +34,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.clustering_tune import diagnostic_setup, load_set
 from clustering.embed import CachedEmbedder
 from clustering.metrics import score
-from clustering.represent import Batch, Doc, SparseVectoriser, represent
+from clustering.represent import Batch, SparseVectoriser, represent
 from clustering.text import normalise
+from newsflow.records.doc import Doc
 from newsflow.settings import Settings
 
 SETS = ("uci", "wikinews_big", "wikinews_medium", "wikinews_big_dated")

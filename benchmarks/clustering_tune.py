@@ -38,7 +38,8 @@ from clustering.eval_data import read_jsonl
 from clustering.evaluate import parse_article
 from clustering.metrics import score
 from clustering.recluster import cluster_window
-from clustering.represent import Doc, SparseVectoriser, represent
+from clustering.represent import SparseVectoriser, represent
+from newsflow.records.doc import Doc
 from newsflow.settings import Settings, load_settings
 
 Labelled = tuple[list[Doc], dict[str, str]]

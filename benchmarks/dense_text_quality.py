@@ -40,8 +40,7 @@ from _embedding_cost import token_lengths  # (the offline switches above are set
 from clustering.embed import CachedEmbedder, Embedder, MemoryCache, load_model
 from clustering.eval_data import read_jsonl
 from clustering.evaluate import parse_article, run_evaluation
-from clustering.represent import Doc
-from clustering.text import dense_text
+from newsflow.records.doc import Doc, dense_text
 from newsflow.settings import Settings, load_settings
 
 log = logging.getLogger("bench.dense_text")

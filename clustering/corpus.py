@@ -24,7 +24,8 @@ import numpy as np
 import scipy.sparse as sp
 from sqlalchemy import Connection, Engine
 
-from clustering.represent import Doc, SparseVectoriser
+from clustering.represent import SparseVectoriser, doc_tokens
+from newsflow.records.doc import Doc
 from newsflow.settings import Settings
 from newsflow.store import articles_repo, term_frequencies_repo, topics_repo
 
@@ -77,4 +78,4 @@ def _count_stored_articles(conn: Connection, settings: Settings) -> None:
 
 
 def _token_lists(docs: Sequence[Doc], settings: Settings) -> list[list[str]]:
-    return [d.tokens(settings) for d in docs]
+    return [doc_tokens(d, settings) for d in docs]

@@ -33,9 +33,8 @@ from clustering.embed import CachedEmbedder, Embedder, cache_namespace, resolve_
 from clustering.eval_data import read_jsonl
 from clustering.metrics import score
 from clustering.plan import ReclusterPlan, plan_recluster
-from clustering.represent import Batch, Doc, SparseVectoriser, represent
+from clustering.represent import Batch, SparseVectoriser, doc_tokens, represent
 from clustering.threads import blas_threads
-from clustering.topics import TopicMeta, TopicStatus
 from clustering.window import (
     UNASSIGNED,
     Window,
@@ -47,6 +46,8 @@ from clustering.window import (
     window_start,
 )
 from newsflow.errors import ConfigError
+from newsflow.records.doc import Doc
+from newsflow.records.topic import TopicMeta, TopicStatus
 from newsflow.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -136,7 +137,7 @@ class Simulation:
         clusterer = self.clusterer  # (built before the batch moves the document frequencies on)
         self._last = None  # the window changes
         if self.reuse:  # the frequencies counted as ``observe`` counts them, and kept for the windows
-            counts = self.vectoriser.counts([d.tokens(self.settings) for d in docs])
+            counts = self.vectoriser.counts([doc_tokens(d, self.settings) for d in docs])
             np.add.at(self.vectoriser.df, counts.indices, 1)
             self.vectoriser.n_docs += len(docs)
             batch = represent(docs, dense, self.vectoriser, self.settings, observe=False, counts=counts)

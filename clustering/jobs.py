@@ -21,9 +21,9 @@ from sqlalchemy.exc import IntegrityError
 from clustering.embed import CachedEmbedder, Embedder
 from clustering.persist import RECLUSTER_JOB, load_window, next_topic_id, publish_pending_events
 from clustering.plan import ReclusterPlan, plan_recluster
-from clustering.topics import TopicStatus
 from clustering.window import window_start
 from newsflow.errors import BrokerUnavailableError
+from newsflow.records.topic import TopicStatus
 from newsflow.settings import Settings
 from newsflow.store import lineage_repo, memberships_repo, topics_repo
 from newsflow.store.database import open_store

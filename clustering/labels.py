@@ -18,9 +18,10 @@ import numpy as np
 
 from clustering.entities import mentions
 from clustering.entity_rank import rank_entities
-from clustering.represent import Batch, Doc, SparseVectoriser, to_hours
-from clustering.text import detect_language, distinct, surface_words, uncached_tokens
-from clustering.topics import TopicSummary
+from clustering.represent import Batch, SparseVectoriser, doc_tokens, to_hours
+from clustering.text import detect_language, surface_words, uncached_tokens
+from newsflow.records.doc import Doc
+from newsflow.records.topic import TopicSummary, distinct
 from newsflow.settings import Settings
 
 LABEL_KEYWORDS = 3
@@ -30,7 +31,7 @@ ENTITY_MEMBERS = 20  # members (closest to the centroid first) whose names are r
 
 def keywords(docs: Sequence[Doc], vectoriser: SparseVectoriser, settings: Settings, top: int) -> list[str]:
     """Top terms of the members by class-based TF-IDF (terms used by one member only rank last)."""
-    token_lists = [d.tokens(settings) for d in docs]
+    token_lists = [doc_tokens(d, settings) for d in docs]
     per_doc = [set(words) for words in token_lists]
     tf: Counter[str] = Counter()
     for words in token_lists:

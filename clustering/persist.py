@@ -18,10 +18,10 @@ from clustering.corpus import corpus_frequencies
 from clustering.embed import CachedEmbedder
 from clustering.labels import summarise
 from clustering.represent import SparseVectoriser, represent
-from clustering.topics import TopicSummary
 from clustering.window import UNASSIGNED, Window, memory_start, pool_room, represent_window, window_start
 from newsflow.contracts import Record
 from newsflow.kafka_io import make_producer, publish, topic_names
+from newsflow.records.topic import TopicSummary
 from newsflow.settings import Settings
 from newsflow.store import articles_repo, lineage_repo, memberships_repo, topics_repo
 

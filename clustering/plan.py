@@ -28,8 +28,8 @@ from clustering.reconcile import ClusterInfo, Reconciliation, absorb, reconcile
 from clustering.same_story import from_settings
 from clustering.threads import blas_threads, window_threads
 from clustering.topic_merge import merge_topics
-from clustering.topics import LineageEvent, TopicSummary
 from clustering.window import Window
+from newsflow.records.topic import LineageEvent, TopicSummary
 from newsflow.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -46,14 +46,15 @@ from clustering.persist import (
     recluster_marker,
     summaries_for,
 )
-from clustering.represent import Batch, Doc, SparseVectoriser, represent, take_rows
+from clustering.represent import Batch, SparseVectoriser, represent, take_rows
 from clustering.reuse import EmbedCounts, plan_reuse
 from clustering.revisions import changed_revisions
-from clustering.topics import LineageEvent, TopicSummary
 from clustering.window import build_clusterer, window_start
 from newsflow import heap
 from newsflow.contracts import ArticleRecord, DeadLetterRecord, TopicEventKind, decode
 from newsflow.errors import RecordError
+from newsflow.records.doc import Doc
+from newsflow.records.topic import LineageEvent, TopicSummary
 from newsflow.settings import Settings
 from newsflow.store import articles_repo, lineage_repo, memberships_repo, topics_repo
 from newsflow.store.articles_repo import doc_from_record

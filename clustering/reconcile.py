@@ -30,8 +30,8 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from clustering.topics import LineageEvent, TopicMeta, TopicStatus
 from newsflow.contracts import TopicEventKind as Kind
+from newsflow.records.topic import LineageEvent, TopicMeta, TopicStatus
 from newsflow.settings import Settings
 
 

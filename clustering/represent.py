@@ -21,31 +21,15 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import HashingVectorizer
 
 from clustering.csr import csr_from_arrays
-from clustering.text import dense_text, detect_language, sparse_text, tokens
+from clustering.text import detect_language, tokens
+from newsflow.records.doc import Doc
 from newsflow.settings import Settings
 
 
-@dataclass(frozen=True)
-class Doc:
-    """One article as the clustering stages see it: plain values, no Kafka or database types."""
-
-    id: str
-    title: str
-    body: str  # summary or lead of the content; may be empty (headline-only feeds)
-    published: datetime
-    outlet: str = ""
-    language: str | None = None
-    near_duplicate_of: str | None = None
-
-    def dense_text(self, settings: Settings) -> str:
-        return dense_text(self.title, self.body, settings.embedding_lead_chars)
-
-    def sparse_text(self, settings: Settings) -> str:
-        return sparse_text(self.title, self.body, settings.sparse_text_chars)
-
-    def tokens(self, settings: Settings) -> list[str]:
-        text = self.sparse_text(settings)
-        return tokens(text, self.language or detect_language(text))
+def doc_tokens(doc: Doc, settings: Settings) -> list[str]:
+    """The sparse representation's terms of ``doc``: its sparse text in its (detected) language."""
+    text = doc.sparse_text(settings)
+    return tokens(text, doc.language or detect_language(text))
 
 
 def to_hours(when: datetime) -> float:
@@ -205,7 +189,7 @@ def represent(
     keeps them (the evaluation: tokenising a window again at every re-clustering was most of its cost).
     """
     if counts is None:
-        counts = vectoriser.counts([d.tokens(settings) for d in docs])
+        counts = vectoriser.counts([doc_tokens(d, settings) for d in docs])
     if observe:
         vectoriser.observe(counts)
     weights = SimilarityWeights.from_settings(settings)

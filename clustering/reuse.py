@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from clustering.embed import Embedded
-from clustering.represent import Doc
+from newsflow.records.doc import Doc
 from newsflow.settings import Settings
 from newsflow.store import articles_repo
 

@@ -34,8 +34,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from clustering.embed import CachedEmbedder
-from clustering.represent import Batch, Doc, SparseVectoriser, represent
+from clustering.represent import Batch, SparseVectoriser, represent
 from clustering.same_story import FEATURES, SameStoryModel, pair_features
+from newsflow.records.doc import Doc
 from newsflow.settings import Settings
 
 log = logging.getLogger(__name__)

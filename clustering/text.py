@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any, cast
 
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
@@ -153,18 +153,3 @@ def uncached_tokens(text: str, language: str | None) -> tuple[str, ...]:
     """``tokens`` without the cache (texts that would only push the window's out of it)."""
     return tuple(term for term, _, _ in _terms.__wrapped__(text, language))
 
-
-def sparse_text(title: str, body: str, limit: int) -> str:
-    """The text the sparse representation reads: the title, then the body up to ``limit`` characters."""
-    return f"{title}\n{body}"[:limit] if body else title[:limit]
-
-
-def dense_text(title: str, body: str, lead_chars: int) -> str:
-    """Title plus lead, the text embedded by the dense model (same shape as ``ArticleRecord``'s)."""
-    lead = body[:lead_chars].strip()
-    return f"{title}. {lead}".strip() if lead else title.strip()
-
-
-def distinct(values: Iterable[str | None]) -> list[str]:
-    """Sorted distinct non-empty values (outlets, languages) for topic statistics."""
-    return sorted({v for v in values if v})

@@ -28,8 +28,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from clustering.assign import OnlineClusterer
-from clustering.represent import Batch, Doc, SparseVectoriser, represent
-from clustering.topics import TopicMeta, TopicStatus
+from clustering.represent import Batch, SparseVectoriser, represent
+from newsflow.records.doc import Doc
+from newsflow.records.topic import TopicMeta, TopicStatus
 from newsflow.settings import Settings
 
 UNASSIGNED = -1  # a remembered article without a topic: it waits in the seeding pool

@@ -24,22 +24,11 @@ from datetime import datetime
 from ingest import simhash
 from ingest.normalise import NormalisedEntry
 from newsflow.contracts import ArticleRecord
+from newsflow.records.ledger import BANDS, LedgerEntry, bands
 
 ID_CHARS = 32  # 128 bits of SHA-256: collisions are not a practical concern
 # Below this many words a few changed words flip many bits; only identical word bags count as copies.
 MIN_TOKENS_FOR_FUZZY = 25
-
-
-@dataclass(frozen=True)
-class LedgerEntry:
-    article_id: str
-    content_hash: str
-    revision: int
-    simhash: int | None
-    first_feed: str
-    url: str
-    near_duplicate_of: str | None
-    published: datetime | None  # None when the feed gave no (plausible) date
 
 
 class Ledger:
@@ -47,7 +36,7 @@ class Ledger:
 
     def __init__(self, entries: Iterable[LedgerEntry] = ()) -> None:
         self._by_id: dict[str, LedgerEntry] = {}
-        self._by_band: list[dict[int, set[str]]] = [{} for _ in range(simhash.BANDS)]
+        self._by_band: list[dict[int, set[str]]] = [{} for _ in range(BANDS)]
         for entry in entries:
             self.add(entry)
 
@@ -60,13 +49,13 @@ class Ledger:
     def add(self, entry: LedgerEntry) -> None:
         self._by_id[entry.article_id] = entry
         if entry.simhash is not None:
-            for index, band in zip(self._by_band, simhash.bands(entry.simhash), strict=True):
+            for index, band in zip(self._by_band, bands(entry.simhash), strict=True):
                 index.setdefault(band, set()).add(entry.article_id)
 
     def find_near(self, fingerprint: int, max_distance: int, exclude: str) -> LedgerEntry | None:
         """The closest entry within ``max_distance`` bits (ties: earliest published, then id)."""
         ids: set[str] = set()
-        for index, band in zip(self._by_band, simhash.bands(fingerprint), strict=True):
+        for index, band in zip(self._by_band, bands(fingerprint), strict=True):
             ids |= index.get(band, set())
         ids.discard(exclude)
         scored = []

@@ -10,10 +10,6 @@ from __future__ import annotations
 from newsflow.errors import FeedError
 
 
-class UnknownFeed(FeedError):
-    """No feed with that name is registered."""
-
-
 class UnsafeFeedUrl(FeedError):
     """The URL is not http(s), or resolves to a private, loopback or link-local address."""
 

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ingest.feeds import FeedSpec
+from newsflow.records.feed import FeedSpec
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from ingest.feeds import FeedSpec
 from ingest.html_text import html_to_text
 from ingest.language import checked_language
 from ingest.parse import ParsedFeed, RawEntry
 from ingest.urls import canonical_url
+from newsflow.records.feed import FeedSpec
 
 log = logging.getLogger(__name__)
 

@@ -14,9 +14,9 @@ from urllib.parse import urlsplit
 
 from ingest.charset import decode_feed
 from ingest.errors import FeedParseError
-from ingest.feeds import DEFAULT_POLL_INTERVAL_S, FeedSpec
 from ingest.parse import refuse_entity_declarations
 from newsflow.errors import ConfigError
+from newsflow.records.feed import DEFAULT_POLL_INTERVAL_S, FeedSpec
 
 _NOT_NAME = re.compile(r"[^a-z0-9._-]+")
 _TRUE = ("true", "1", "yes")

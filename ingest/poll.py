@@ -18,9 +18,8 @@ from typing import Any
 from kafka import KafkaProducer
 from sqlalchemy import Engine
 
-from ingest.dedupe import Candidate, DedupeResult, deduplicate, fingerprint
+from ingest.dedupe import Candidate, DedupeResult, Ledger, deduplicate, fingerprint
 from ingest.errors import FeedParseError, HttpStatusError
-from ingest.feeds import FeedSpec
 from ingest.fetch import Fetcher, FetchResult, Validators, utc_now
 from ingest.fulltext import FullTextExtractor, FullTextResult
 from ingest.normalise import normalise_feed
@@ -29,6 +28,7 @@ from ingest.schedule import failure_delay, success_interval
 from newsflow.contracts import ArticleRecord
 from newsflow.errors import FeedError
 from newsflow.kafka_io import publish, topic_names
+from newsflow.records.feed import FeedSpec
 from newsflow.settings import Settings
 from newsflow.store import feed_health_repo, feeds_repo, ingest_ledger_repo
 from newsflow.store.feed_health_repo import FeedState
@@ -106,9 +106,15 @@ class FeedPoller:
         if prepared.fetched.not_modified:
             return self._succeed(feed, state, prepared, DedupeResult(), now)
         window = timedelta(hours=self._settings.near_duplicate_window_hours)
+        candidates = prepared.candidates
         with self._engine.connect() as conn:
-            ledger = ingest_ledger_repo.load_ledger(conn, prepared.candidates, since=now - window)
-        result = deduplicate(prepared.candidates, ledger)
+            entries = ingest_ledger_repo.load_entries(
+                conn,
+                (c.article_id for c in candidates),
+                (c.simhash for c in candidates if c.token_count),  # word-less texts have no useful fingerprint
+                since=now - window,
+            )
+        result = deduplicate(candidates, Ledger(entries))
         records, fulltext = self._with_fulltext(feed, result.records)
         if records:
             # Raises BrokerUnavailableError unless every record was acknowledged: nothing is recorded then.

@@ -15,13 +15,13 @@ from datetime import datetime
 
 import httpx
 
-from ingest.errors import UnknownFeed
-from ingest.feeds import FeedSpec
 from ingest.fetch import Fetcher, utc_now
 from ingest.hosts import HostLane, group_by_host
 from ingest.poll import FeedPoller, PollOutcome
 from ingest.urlsafety import Resolver, system_resolver
+from newsflow.errors import UnknownFeed
 from newsflow.kafka_io import ensure_topics, make_producer, topic_names
+from newsflow.records.feed import FeedSpec
 from newsflow.settings import Settings
 from newsflow.store import feeds_repo
 from newsflow.store.database import open_store

@@ -19,9 +19,8 @@ from collections import Counter
 
 import numpy as np
 
-BITS = 64
-BANDS = 4
-BAND_BITS = BITS // BANDS
+from newsflow.records.ledger import BANDS, BITS
+
 MAX_DISTANCE = BANDS - 1  # the band index only guarantees recall up to this distance
 _WORD = re.compile(r"\w+", re.UNICODE)
 _MASK = (1 << BITS) - 1
@@ -61,17 +60,3 @@ def simhash_tokens(words: list[str]) -> int:
 
 def distance(a: int, b: int) -> int:
     return (a ^ b).bit_count()
-
-
-def bands(fingerprint: int) -> tuple[int, ...]:
-    """The four 16-bit bands, lowest bits first."""
-    mask = (1 << BAND_BITS) - 1
-    return tuple((fingerprint >> (i * BAND_BITS)) & mask for i in range(BANDS))
-
-
-def to_hex(fingerprint: int) -> str:
-    return f"{fingerprint:016x}"
-
-
-def from_hex(text: str) -> int:
-    return int(text, 16)

@@ -60,6 +60,10 @@ class FeedError(NewsflowError):
     """Base of everything that can go wrong with one feed; recorded in its health, never fatal to others."""
 
 
+class UnknownFeed(FeedError):
+    """No feed with that name is registered."""
+
+
 class ModelLoadError(NewsflowError):
     """The embedding model cannot be loaded (offline, wrong name or path)."""
 

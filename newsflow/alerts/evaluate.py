@@ -19,9 +19,10 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine
 
-from newsflow.alerts.growth import Growth, GrowthParams, measure
+from newsflow.alerts.growth import GrowthParams, measure
 from newsflow.alerts.lifecycle import Plan, Policy, TopicInfo, plan_evaluation
-from newsflow.alerts.sinks import Delivery, Sink, deliver_groups, sinks_from_settings
+from newsflow.alerts.sinks import Sink, deliver_groups, sinks_from_settings
+from newsflow.records.alert import Delivery, Growth
 from newsflow.settings import Settings
 from newsflow.store import alerts_repo, topics_repo
 from newsflow.store.database import open_store

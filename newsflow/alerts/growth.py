@@ -24,20 +24,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from newsflow.records.alert import Arrival, Growth
 from newsflow.settings import Settings
 
 # Baseline windows looked back over, in half-lives: older windows weigh less than 1/8 in the EWMA.
 BASELINE_HALFLIVES = 3.0
-
-
-@dataclass(frozen=True)
-class Arrival:
-    """One member article of a topic as the detector sees it."""
-
-    article_id: str
-    published_at: datetime
-    outlet: str
-    near_duplicate_of: str | None = None
 
 
 @dataclass(frozen=True)
@@ -69,33 +60,6 @@ class GrowthParams:
     def lookback(self) -> timedelta:
         """How far before ``now`` arrivals matter at all (the recent window plus the baseline's)."""
         return self.window * (self.baseline_windows + 1)
-
-
-@dataclass(frozen=True)
-class Growth:
-    """One topic's measurement at ``evaluated_at``; ``breaching`` is what the alert lifecycle reads."""
-
-    topic_id: int
-    recent_count: int
-    recent_outlets: int
-    baseline_rate: float  # EWMA arrivals per window (0 for a new topic)
-    baseline_std: float
-    z_score: float
-    growth_score: float
-    is_new: bool
-    breaching: bool
-    evaluated_at: datetime
-
-    def as_details(self) -> dict[str, object]:
-        """What an alert carries about the measurement that fired it (JSON-ready)."""
-        return {
-            "recent_count": self.recent_count,
-            "recent_outlets": self.recent_outlets,
-            "baseline_rate": round(self.baseline_rate, 4),
-            "z_score": round(self.z_score, 4),
-            "growth_score": round(self.growth_score, 4),
-            "new_topic": self.is_new,
-        }
 
 
 def count_once(arrivals: Iterable[Arrival]) -> list[Arrival]:

@@ -20,13 +20,12 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
-from newsflow.alerts.growth import Growth
-from newsflow.alerts.silences import Silence, silencing
+from newsflow.alerts.silences import silencing
+from newsflow.records.alert import Alert, Event, Growth, Silence
 from newsflow.settings import Settings
 
-Event = Literal["firing", "repeat", "resolved"]
 _MAX_ID = 64  # alerts.id column width
 
 
@@ -51,31 +50,6 @@ class Policy:
 
     def group_key(self, topic_id: int) -> str:
         return self.fingerprint(topic_id) if self.group_by == "topic" else self.rule
-
-
-@dataclass(frozen=True)
-class Alert:
-    """One alert episode, the same fields as a row of the ``alerts`` table."""
-
-    id: str
-    fingerprint: str
-    group_key: str
-    topic_id: int
-    rule: str
-    status: Literal["firing", "resolved"]
-    summary: str
-    fired_at: datetime
-    resolved_at: datetime | None = None
-    last_evaluated_at: datetime | None = None
-    last_notified_at: datetime | None = None
-    notify_count: int = 0
-    silenced_by: str | None = None
-    details: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def last_breach_at(self) -> datetime:
-        raw = self.details.get("last_breach_at")
-        return datetime.fromisoformat(raw) if isinstance(raw, str) else self.fired_at
 
 
 @dataclass(frozen=True)

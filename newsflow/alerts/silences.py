@@ -16,35 +16,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from newsflow.errors import SilenceError
+from newsflow.records.alert import Silence
 
 MATCHER_KEYS = ("topic_id", "rule", "label_contains")
 _DURATION_PART = re.compile(r"(\d+)\s*([smhdw])")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-@dataclass(frozen=True)
-class Silence:
-    id: str
-    matchers: Mapping[str, Any]
-    starts_at: datetime
-    ends_at: datetime
-    comment: str = ""
-    created_by: str = ""
-    expired_at: datetime | None = None
-    created_at: datetime | None = None
-
-    def is_active(self, now: datetime) -> bool:
-        if self.expired_at is not None and self.expired_at <= now:
-            return False
-        return self.starts_at <= now < self.ends_at
-
-    def matches(self, topic_id: int, rule: str, label: str) -> bool:
-        m = self.matchers
-        if "topic_id" in m and int(m["topic_id"]) != topic_id:
-            return False
-        if "rule" in m and str(m["rule"]) != rule:
-            return False
-        return not ("label_contains" in m and str(m["label_contains"]).casefold() not in label.casefold())
 
 
 @dataclass(frozen=True)

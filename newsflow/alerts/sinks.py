@@ -11,33 +11,22 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
 import httpx
 from kafka import KafkaProducer
 
-from newsflow.alerts.lifecycle import Event, Notification, TopicInfo
+from newsflow.alerts.lifecycle import Notification, TopicInfo
 from newsflow.contracts import AlertRecord
 from newsflow.errors import AlertDeliveryError, BrokerUnavailableError
 from newsflow.kafka_io import make_producer, publish, topic_names
+from newsflow.records.alert import Delivery
 from newsflow.settings import Settings
 
 log = logging.getLogger(__name__)
 WEBHOOK_VERSION = "4"  # the Alertmanager webhook payload version this body imitates
 _MAX_ERROR_CHARS = 300
-
-
-@dataclass(frozen=True)
-class Delivery:
-    alert_id: str
-    sink: str
-    event: Event
-    status: Literal["sent", "failed"]
-    attempts: int
-    last_error: str | None
-    at: datetime
 
 
 class Sink(Protocol):

@@ -26,7 +26,7 @@ from newsflow.settings import Settings
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
-    from ingest.feeds import FeedSpec
+    from newsflow.records.feed import FeedSpec
     from newsflow.samplefeeds import Sample
 
 log = logging.getLogger(__name__)

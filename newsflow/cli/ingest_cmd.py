@@ -73,7 +73,7 @@ def feeds_add(
     """Register a feed."""
     from urllib.parse import urlsplit
 
-    from ingest.feeds import FeedSpec
+    from newsflow.records.feed import FeedSpec
     from newsflow.store.feeds_repo import add_feed
 
     spec = FeedSpec(

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from ingest.feeds import FeedSpec
+from newsflow.records.feed import FeedSpec
 from newsflow.samplefeeds.build import (
     DEFAULT_ANCHOR,
     DEFAULT_SAMPLE,

@@ -14,11 +14,8 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, or_, select, true, update
 
-from newsflow.alerts.growth import Arrival, Growth
-from newsflow.alerts.lifecycle import Alert
-from newsflow.alerts.silences import Silence
-from newsflow.alerts.sinks import Delivery
 from newsflow.errors import SilenceNotFoundError
+from newsflow.records.alert import Alert, Arrival, Delivery, Growth, Silence
 from newsflow.store.schema import (
     alert_notifications,
     alert_silences,

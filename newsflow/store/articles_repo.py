@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from clustering.represent import Doc
 from newsflow.contracts import ArticleRecord
+from newsflow.records.doc import Doc
 from newsflow.store.schema import articles, topic_memberships
 from newsflow.store.upsert import ID_CHUNK, chunked, upsert
 

@@ -9,9 +9,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, or_, select, update
 
-from ingest.errors import UnknownFeed
-from ingest.feeds import FeedSpec
-from newsflow.errors import ConfigError
+from newsflow.errors import ConfigError, UnknownFeed
+from newsflow.records.feed import FeedSpec
 from newsflow.store.schema import feed_health, feeds
 from newsflow.store.upsert import upsert
 

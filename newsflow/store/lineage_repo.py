@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
-from clustering.topics import LineageEvent
 from newsflow.contracts import TopicEventKind, TopicEventRecord
+from newsflow.records.topic import LineageEvent
 from newsflow.store.schema import lineage_events
 from newsflow.store.upsert import chunked, upsert
 

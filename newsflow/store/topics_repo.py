@@ -21,8 +21,7 @@ from typing import Any
 import numpy as np
 from sqlalchemy import Connection, func, select, text, update
 
-from clustering.text import distinct
-from clustering.topics import TopicMeta, TopicStatus, TopicSummary
+from newsflow.records.topic import TopicMeta, TopicStatus, TopicSummary, distinct
 from newsflow.store.embeddings_repo import from_bytes, to_bytes
 from newsflow.store.schema import articles, job_runs, lineage_events, topic_memberships, topics
 from newsflow.store.upsert import ID_CHUNK, chunked, upsert

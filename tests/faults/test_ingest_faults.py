@@ -20,8 +20,8 @@ import pytest
 
 from clustering.worker import run_worker
 from ingest.dedupe import article_id
-from ingest.feeds import FeedSpec
 from ingest.urls import canonical_url
+from newsflow.records.feed import FeedSpec
 from newsflow.settings import Settings
 from newsflow.store import feed_health_repo, feeds_repo
 from newsflow.store.database import open_store

@@ -10,8 +10,8 @@ from types import ModuleType
 import pytest
 
 from ingest.dedupe import article_id
-from ingest.feeds import FeedSpec
 from ingest.urls import canonical_url
+from newsflow.records.feed import FeedSpec
 from newsflow.samplefeeds import build_sample_feeds, sample_feed_specs, serve_sample_feeds
 from newsflow.settings import Settings
 from newsflow.store import feed_health_repo, feeds_repo

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from ingest.errors import UnknownFeed
-from ingest.feeds import FeedSpec
 from ingest.poll import PollOutcome
 from ingest.runner import run_polls
 from newsflow.contracts import ArticleRecord
+from newsflow.errors import UnknownFeed
+from newsflow.records.feed import FeedSpec
 from newsflow.settings import Settings
 from newsflow.store import feed_health_repo, feeds_repo
 from newsflow.store.database import open_store

@@ -19,9 +19,9 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from ingest.feeds import FeedSpec
 from ingest.runner import run_polls
 from newsflow.errors import BrokerUnavailableError, StoreUnavailableError
+from newsflow.records.feed import FeedSpec
 from newsflow.settings import Settings
 from newsflow.store import feed_health_repo, feeds_repo
 from newsflow.store.database import open_store

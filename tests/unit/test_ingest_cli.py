@@ -74,7 +74,7 @@ def test_the_production_list_imports(cli: Callable[..., str]) -> None:
 
 
 def test_unknown_feed_is_a_named_error(cli: Callable[..., str]) -> None:
-    from ingest.errors import UnknownFeed
+    from newsflow.errors import UnknownFeed
 
     with pytest.raises(UnknownFeed):
         cli("feeds", "pause", "nope")

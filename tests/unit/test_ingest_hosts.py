@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.feeds import FeedSpec
 from ingest.hosts import HostLane, group_by_host
+from newsflow.records.feed import FeedSpec
 
 
 def feed(name: str, url: str) -> FeedSpec:

@@ -8,10 +8,10 @@ from importlib import resources
 
 import pytest
 
-from ingest.feeds import FeedSpec
 from ingest.language import checked_language, detect
 from ingest.normalise import normalise_feed
 from ingest.parse import ParsedFeed, RawEntry
+from newsflow.records.feed import FeedSpec
 
 FETCHED = datetime(2025, 2, 13, 12, 0, tzinfo=UTC)
 WELT_TEXT = (resources.files("newsflow.samplefeeds") / "data" / "welt-2025-02-13-trump-putin-call.txt").read_text(

@@ -13,10 +13,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from ingest.dedupe import LedgerEntry
-from ingest.feeds import FeedSpec
 from newsflow.cli.ingest_cmd import register
 from newsflow.metrics import render_metrics, serve_metrics
+from newsflow.records.feed import FeedSpec
+from newsflow.records.ledger import LedgerEntry
 from newsflow.settings import Settings
 from newsflow.store import feed_health_repo, feeds_repo, ingest_ledger_repo
 from newsflow.store.database import open_store

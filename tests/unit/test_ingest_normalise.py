@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ingest.feeds import FeedSpec
 from ingest.html_text import html_to_text
 from ingest.normalise import language_tag, normalise_entry, publication_time
 from ingest.parse import RawEntry
 from ingest.urls import canonical_url
+from newsflow.records.feed import FeedSpec
 
 FETCHED = datetime(2025, 2, 13, 12, 0, tzinfo=UTC)
 FEED = FeedSpec("welt", "https://www.welt.de/feeds/latest.rss", "WELT", language="de")

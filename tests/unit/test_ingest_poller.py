@@ -10,11 +10,11 @@ import httpx
 import pytest
 from kafka.errors import KafkaTimeoutError
 
-from ingest.feeds import FeedSpec
 from ingest.fetch import Fetcher
 from ingest.poll import FeedPoller
 from newsflow.contracts import ArticleRecord, decode
 from newsflow.errors import BrokerUnavailableError
+from newsflow.records.feed import FeedSpec
 from newsflow.settings import Settings
 from newsflow.store import feed_health_repo, feeds_repo
 from newsflow.store.database import open_store

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from ingest.errors import FeedParseError, UnknownFeed
-from ingest.feeds import FeedSpec
+from ingest.errors import FeedParseError
 from ingest.opml import parse_opml, to_opml
-from newsflow.errors import ConfigError
+from newsflow.errors import ConfigError, UnknownFeed
+from newsflow.records.feed import FeedSpec
 from newsflow.settings import Settings
 from newsflow.store import feed_health_repo, feeds_repo
 from newsflow.store.database import open_store

@@ -8,8 +8,8 @@ from datetime import timedelta
 
 import httpx
 
-from ingest.feeds import FeedSpec
 from ingest.parse import parse_feed
+from newsflow.records.feed import FeedSpec
 from newsflow.samplefeeds import (
     DEFAULT_ANCHOR,
     WELT_FEED,

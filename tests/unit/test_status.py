@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from ingest.feeds import FeedSpec
 from newsflow import pipeline_status
 from newsflow.cli.status_cmd import render_status
 from newsflow.consumer_lag import ConsumerLag, ConsumerLagCollector, PartitionLag
 from newsflow.errors import BrokerUnavailableError
+from newsflow.records.feed import FeedSpec
 from newsflow.settings import Settings
 from newsflow.store import feed_health_repo, feeds_repo, schema
 from newsflow.store.database import open_store

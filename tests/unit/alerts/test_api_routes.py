@@ -9,8 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from newsflow.alerts.lifecycle import Alert, alert_id
+from newsflow.alerts.lifecycle import alert_id
 from newsflow.api.app import create_app
+from newsflow.records.alert import Alert
 from newsflow.settings import Settings
 from newsflow.store import alerts_repo
 from newsflow.store.database import open_store

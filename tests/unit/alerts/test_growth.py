@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from newsflow.alerts.growth import Arrival, GrowthParams, count_once, ewma, measure, window_counts
+from newsflow.alerts.growth import GrowthParams, count_once, ewma, measure, window_counts
+from newsflow.records.alert import Arrival
 from newsflow.settings import Settings
 
 NOW = datetime(2025, 2, 13, 12, 0, tzinfo=UTC)

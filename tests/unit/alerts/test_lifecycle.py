@@ -6,9 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from newsflow.alerts.growth import Growth
-from newsflow.alerts.lifecycle import Alert, Plan, Policy, TopicInfo, alert_id, plan_evaluation
-from newsflow.alerts.silences import Silence
+from newsflow.alerts.lifecycle import Plan, Policy, TopicInfo, alert_id, plan_evaluation
+from newsflow.records.alert import Alert, Growth, Silence
 from newsflow.settings import Settings
 
 T0 = datetime(2025, 2, 13, 12, 0, tzinfo=UTC)

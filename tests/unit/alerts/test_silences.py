@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from newsflow.alerts.silences import Silence, SilenceRequest, new_silence, parse_duration, silencing
+from newsflow.alerts.silences import SilenceRequest, new_silence, parse_duration, silencing
 from newsflow.errors import SilenceError
+from newsflow.records.alert import Silence
 
 NOW = datetime(2025, 2, 13, 12, 0, tzinfo=UTC)
 

@@ -13,10 +13,11 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from newsflow.alerts.lifecycle import Alert, Notification, TopicInfo
-from newsflow.alerts.sinks import Delivery, KafkaSink, LogSink, WebhookSink, deliver_groups, webhook_body
+from newsflow.alerts.lifecycle import Notification, TopicInfo
+from newsflow.alerts.sinks import KafkaSink, LogSink, WebhookSink, deliver_groups, webhook_body
 from newsflow.contracts import AlertRecord, decode
 from newsflow.errors import BrokerUnavailableError
+from newsflow.records.alert import Alert, Delivery
 from newsflow.settings import Settings
 
 NOW = datetime(2025, 2, 13, 12, 0, tzinfo=UTC)

@@ -21,7 +21,8 @@ from clustering.agglomerate import (
     mean_similarity,
     row_products,
 )
-from clustering.represent import Batch, Doc, SimilarityWeights, SparseVectoriser, represent
+from clustering.represent import Batch, SimilarityWeights, SparseVectoriser, represent
+from newsflow.records.doc import Doc
 from newsflow.settings import Settings
 from tests.unit.clustering.stories import T0
 

@@ -6,7 +6,7 @@ from collections import Counter
 from datetime import timedelta
 
 from benchmarks.clustering_tune import Labelled, thinned_mix
-from clustering.represent import Doc
+from newsflow.records.doc import Doc
 from tests.unit.clustering.stories import T0
 
 

@@ -13,7 +13,7 @@ from clustering.embed import CachedEmbedder, Embedder, MemoryCache
 from clustering.evaluate import simulate
 from clustering.persist import load_window
 from clustering.processor import BatchProcessor
-from clustering.represent import SparseVectoriser
+from clustering.represent import SparseVectoriser, doc_tokens
 from newsflow.errors import ConfigError
 from newsflow.settings import Settings
 from newsflow.store import articles_repo, term_frequencies_repo
@@ -34,7 +34,7 @@ def expected(settings: Settings, records: list) -> tuple[np.ndarray, int]:  # ty
     """The frequencies counted afresh over ``records``' token lists."""
     vectoriser = SparseVectoriser(settings.sparse_features)
     docs = [articles_repo.doc_from_record(r) for r in records]
-    vectoriser.observe(vectoriser.counts([d.tokens(settings) for d in docs]))
+    vectoriser.observe(vectoriser.counts([doc_tokens(d, settings) for d in docs]))
     return vectoriser.df, vectoriser.n_docs
 
 

@@ -16,11 +16,12 @@ from typer.testing import CliRunner
 from clustering.entities import mentions
 from clustering.entity_rank import rank_entities
 from clustering.labels import _window_idf, entities, summarise
-from clustering.represent import Doc, SparseVectoriser, represent
-from clustering.topics import TopicSummary
+from clustering.represent import SparseVectoriser, represent
 from newsflow.cli import main as cli_main
 from newsflow.cli import topics_cmd
 from newsflow.query.detail import topic_detail
+from newsflow.records.doc import Doc
+from newsflow.records.topic import TopicSummary
 from newsflow.settings import Settings
 from newsflow.store import topics_repo
 from newsflow.store.database import migrate, open_store

@@ -21,8 +21,8 @@ from clustering.embed import CachedEmbedder, Embedder, MemoryCache, text_key
 from clustering.eval_data import url_date, write_eval_inputs
 from clustering.evaluate import Simulation, _ModelOnDemand, run_evaluation, simulate
 from clustering.metrics import bcubed_by_article, bcubed_mean, load_gold, load_pred, per_story, score
-from clustering.represent import Doc
-from clustering.topics import TopicMeta, TopicStatus
+from newsflow.records.doc import Doc
+from newsflow.records.topic import TopicMeta, TopicStatus
 from newsflow.settings import Settings
 from tests.conftest import REPO_ROOT
 from tests.unit.clustering.stories import STORIES, T0

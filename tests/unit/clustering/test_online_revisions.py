@@ -20,7 +20,8 @@ from clustering.centroid_cells import CentroidCells
 from clustering.centroids import CentroidIndex
 from clustering.embed import CachedEmbedder, Embedder
 from clustering.processor import BatchProcessor
-from clustering.represent import Batch, Doc, SimilarityWeights, SparseVectoriser, represent
+from clustering.represent import Batch, SimilarityWeights, SparseVectoriser, represent
+from newsflow.records.doc import Doc
 from newsflow.settings import Settings
 from newsflow.store import schema
 from newsflow.store.database import open_store

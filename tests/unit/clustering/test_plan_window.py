@@ -10,9 +10,9 @@ import pytest
 
 from clustering.plan import plan_recluster
 from clustering.recluster import cluster_window
-from clustering.represent import Doc
-from clustering.topics import TopicMeta, TopicStatus
 from clustering.window import Window, represent_window
+from newsflow.records.doc import Doc
+from newsflow.records.topic import TopicMeta, TopicStatus
 from newsflow.settings import Settings
 from tests.unit.clustering.stories import STORIES, T0
 

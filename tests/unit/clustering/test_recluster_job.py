@@ -11,7 +11,8 @@ from clustering.embed import CachedEmbedder, Embedder
 from clustering.jobs import recluster_now
 from clustering.processor import BatchProcessor, RawMessage
 from clustering.recluster import cluster_window
-from clustering.represent import Doc, SparseVectoriser, represent
+from clustering.represent import SparseVectoriser, represent
+from newsflow.records.doc import Doc
 from newsflow.settings import Settings
 from newsflow.store import schema
 from newsflow.store.database import open_store

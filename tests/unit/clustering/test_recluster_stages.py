@@ -10,7 +10,8 @@ import scipy.sparse as sp
 
 from clustering.labels import keywords, stats, summarise
 from clustering.recluster import _sparse_projection, cluster_window, link_groups, merge_stories, prune_cores
-from clustering.represent import Batch, Doc, SparseVectoriser, represent
+from clustering.represent import Batch, SparseVectoriser, represent
+from newsflow.records.doc import Doc
 from newsflow.settings import Settings
 from tests.unit.clustering.stories import STORIES, T0
 

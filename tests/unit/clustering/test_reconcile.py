@@ -7,7 +7,7 @@ from datetime import timedelta
 import numpy as np
 
 from clustering.reconcile import ClusterInfo, Reconciliation, reconcile
-from clustering.topics import TopicMeta, TopicStatus
+from newsflow.records.topic import TopicMeta, TopicStatus
 from newsflow.settings import Settings
 from tests.unit.clustering.stories import T0
 

@@ -11,7 +11,7 @@ import pytest
 
 from clustering.assign import OnlineClusterer
 from clustering.embed import BUNDLED_MODEL_ID
-from clustering.represent import Batch, Doc, SparseVectoriser, represent
+from clustering.represent import Batch, SparseVectoriser, represent
 from clustering.same_story import (
     FEATURES,
     SameStoryModel,
@@ -22,6 +22,7 @@ from clustering.same_story import (
     pair_features,
 )
 from clustering.same_story_train import Pairs, cross_validate, labelled_batch, reliability_table, stream_pairs, train
+from newsflow.records.doc import Doc
 from newsflow.settings import Settings
 from tests.unit.clustering.stories import T0, TOY_DIM, toy_unit
 

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from clustering.represent import Doc, SimilarityWeights, SparseVectoriser, gap_to_span, represent
+from clustering.represent import SimilarityWeights, SparseVectoriser, doc_tokens, gap_to_span, represent
 from clustering.text import detect_language, tokens
+from newsflow.records.doc import Doc
 from newsflow.settings import Settings
 from tests.unit.clustering.stories import T0
 
@@ -28,7 +29,7 @@ def german_keywords(titles: list[str], top: int) -> list[str]:
 
     docs = [Doc(id=str(k), title=t, body="", published=T0, language="de") for k, t in enumerate(titles)]
     vectoriser = SparseVectoriser(2**12)
-    vectoriser.observe(vectoriser.counts([d.tokens(Settings()) for d in docs]))
+    vectoriser.observe(vectoriser.counts([doc_tokens(d, Settings()) for d in docs]))
     return keywords(docs, vectoriser, Settings(), top)
 
 

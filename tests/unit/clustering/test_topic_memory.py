@@ -15,9 +15,9 @@ from clustering.embed import CachedEmbedder, Embedder, MemoryCache
 from clustering.evaluate import simulate
 from clustering.jobs import recluster_now
 from clustering.processor import BatchProcessor, RawMessage
-from clustering.represent import Doc
 from clustering.window import newest_per_topic
 from newsflow.contracts import ArticleRecord
+from newsflow.records.doc import Doc
 from newsflow.settings import Settings
 from newsflow.store import articles_repo, memberships_repo, schema, topics_repo
 from newsflow.store.database import open_store

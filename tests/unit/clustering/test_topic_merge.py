@@ -7,11 +7,12 @@ from datetime import timedelta
 import numpy as np
 
 from clustering.reconcile import Reconciliation, absorb
-from clustering.represent import Doc, SparseVectoriser, represent
+from clustering.represent import SparseVectoriser, represent
 from clustering.same_story import FEATURES, SameStoryModel
 from clustering.topic_merge import merge_topics
-from clustering.topics import LineageEvent, TopicMeta, TopicStatus
 from newsflow.contracts import TopicEventKind as Kind
+from newsflow.records.doc import Doc
+from newsflow.records.topic import LineageEvent, TopicMeta, TopicStatus
 from newsflow.settings import Settings
 from tests.unit.clustering.stories import T0
 

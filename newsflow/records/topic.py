@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -51,3 +52,8 @@ class TopicSummary:
     centroid: np.ndarray | None = None
     representative_ids: list[str] = field(default_factory=list)
     entities: list[str] = field(default_factory=list)  # names as written ("Donald Trump", "EU"), best first
+
+
+def distinct(values: Iterable[str | None]) -> list[str]:
+    """Sorted distinct non-empty values (outlets, languages) for topic statistics."""
+    return sorted({v for v in values if v})
