@@ -18,6 +18,8 @@ echo "==> ruff" >&2
 ruff check .
 echo "==> mypy" >&2
 mypy newsflow ingest clustering dags
+echo "==> import contracts (layers, Kafka edge)" >&2
+lint-imports --no-cache
 echo "==> pytest" >&2
 mkdir -p test-output
 python -m pytest -p no:cacheprovider --junitxml=test-output/junit.xml "$@"
