@@ -11,33 +11,20 @@ topic and firing time, so a retried run finds the alerts it already opened and n
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from airflow.sdk import dag, task
 
+from newsflow.dag_support import alert_evaluation_every, interval_end, schedule_args
 
-def _every() -> timedelta:
-    # The settings module is light (pydantic only); the heavy imports stay inside the task.
-    from newsflow.settings import load_settings
-
-    return timedelta(minutes=load_settings().alert_evaluate_every_minutes)
-
-
-def _interval_end(context: dict[str, Any]) -> datetime:
-    end = context.get("data_interval_end") or context.get("logical_date")
-    return end.astimezone(UTC) if end else datetime.now(UTC)
+EVERY = alert_evaluation_every()
 
 
 @dag(
     dag_id="evaluate_alerts",
-    schedule=_every(),
-    start_date=datetime(2025, 1, 1, tzinfo=UTC),
-    catchup=False,
-    max_active_runs=1,  # two evaluations at once would both open the same alert
-    dagrun_timeout=_every() * 3,
-    tags=["newsflow", "alerts"],
-    default_args={"retries": 2, "retry_delay": timedelta(seconds=30)},
+    # One run at a time (schedule_args): two evaluations at once would both open the same alert.
+    **schedule_args(EVERY, timeout=EVERY * 3, tag="alerts", retry_delay=timedelta(seconds=30), backoff=False),
     doc_md=__doc__,
 )
 def evaluate_alerts() -> None:
@@ -47,7 +34,7 @@ def evaluate_alerts() -> None:
         from newsflow.alerts.evaluate import evaluate_alerts as run
         from newsflow.settings import load_settings
 
-        return run(load_settings(), now=_interval_end(context)).as_dict()
+        return run(load_settings(), now=interval_end(context)).as_dict()
 
     evaluate()
 

@@ -20,10 +20,12 @@ that were already done.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from airflow.sdk import dag, task
+
+from newsflow.dag_support import EVERY_15_MINUTES, interval_end, schedule_args
 
 # One request at a time per host: what feed readers do, and what outlets' rate limits expect.
 MAX_REQUESTS_PER_HOST = 1
@@ -31,20 +33,9 @@ MAX_REQUESTS_PER_HOST = 1
 MAX_PARALLEL_HOSTS = 8
 
 
-def _interval_end(context: dict[str, Any]) -> datetime:
-    end = context.get("data_interval_end") or context.get("logical_date")
-    return end.astimezone(UTC) if end else datetime.now(UTC)
-
-
 @dag(
     dag_id="ingest_feeds",
-    schedule=timedelta(minutes=15),
-    start_date=datetime(2025, 1, 1, tzinfo=UTC),
-    catchup=False,
-    max_active_runs=1,
-    dagrun_timeout=timedelta(minutes=30),
-    tags=["newsflow", "ingest"],
-    default_args={"retries": 2, "retry_delay": timedelta(minutes=1), "retry_exponential_backoff": True},
+    **schedule_args(EVERY_15_MINUTES, timeout=timedelta(minutes=30), tag="ingest"),
     doc_md=__doc__,
 )
 def ingest_feeds() -> None:
@@ -54,7 +45,7 @@ def ingest_feeds() -> None:
         from ingest.runner import due_host_lanes
         from newsflow.settings import load_settings
 
-        lanes = due_host_lanes(load_settings(), as_of=_interval_end(context), per_host=MAX_REQUESTS_PER_HOST)
+        lanes = due_host_lanes(load_settings(), as_of=interval_end(context), per_host=MAX_REQUESTS_PER_HOST)
         return [lane.as_dict() for lane in lanes]
 
     @task(max_active_tis_per_dagrun=MAX_PARALLEL_HOSTS, map_index_template="{{ host_lane }}")
@@ -67,7 +58,7 @@ def ingest_feeds() -> None:
 
         get_current_context()["host_lane"] = lane["label"]  # type: ignore[typeddict-unknown-key]  # names the map index
         outcomes = run_polls(
-            load_settings(), lane["feeds"], skip_if_polled_since=_interval_end(context), missing_ok=True
+            load_settings(), lane["feeds"], skip_if_polled_since=interval_end(context), missing_ok=True
         )
         return [o.as_dict() for o in outcomes]
 

@@ -18,21 +18,13 @@ from typing import Any
 
 from airflow.sdk import dag, task
 
-
-def _interval_end(context: dict[str, Any]) -> datetime:
-    end = context.get("data_interval_end") or context.get("logical_date")
-    return end.astimezone(UTC) if end else datetime.now(UTC)
+from newsflow.dag_support import EVERY_15_MINUTES, interval_end, schedule_args
 
 
 @dag(
     dag_id="recluster_topics",
-    schedule=timedelta(minutes=15),
-    start_date=datetime(2025, 1, 1, tzinfo=UTC),
-    catchup=False,
-    max_active_runs=1,  # two re-clusterings at once would race for the same topic ids
-    dagrun_timeout=timedelta(minutes=14),
-    tags=["newsflow", "clustering"],
-    default_args={"retries": 2, "retry_delay": timedelta(minutes=1), "retry_exponential_backoff": True},
+    # One run at a time (schedule_args): two re-clusterings at once would race for the same topic ids.
+    **schedule_args(EVERY_15_MINUTES, timeout=timedelta(minutes=14), tag="clustering"),
     doc_md=__doc__,
 )
 def recluster_topics() -> None:
@@ -42,7 +34,7 @@ def recluster_topics() -> None:
         from clustering.jobs import recluster_now
         from newsflow.settings import load_settings
 
-        return recluster_now(load_settings(), now=_interval_end(context), publish_events=False).as_dict()
+        return recluster_now(load_settings(), now=interval_end(context), publish_events=False).as_dict()
 
     @task
     def publish_events(report: dict[str, Any]) -> int:

@@ -35,7 +35,10 @@ def _register_commands() -> None:
     for module in (infra_cmd, store_cmd, model_cmd, demo_cmd):
         module.register(app)
     for optional in (
+        "newsflow.cli.feeds_cmd",
         "newsflow.cli.ingest_cmd",
+        "newsflow.cli.samplefeeds_cmd",
+        "newsflow.cli.metrics_cmd",
         "newsflow.cli.clustering_cmd",
         "newsflow.cli.topics_cmd",
         "newsflow.cli.outlets_cmd",

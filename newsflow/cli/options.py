@@ -1,4 +1,4 @@
-"""Option types the analyst and operator commands share: output formats and time parsing."""
+"""Option types the analyst and operator commands share: output formats, time parsing and formatting."""
 
 from __future__ import annotations
 
@@ -69,6 +69,11 @@ def parse_time(
             raise error(f"{what}: give a timezone, e.g. 2025-02-13T12:00:00+00:00")
         return parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
+
+
+def utc_seconds(value: datetime | None) -> str:
+    """A time for a table cell: UTC to the second (``2025-02-13 12:00:00``), or ``-`` for none."""
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S") if value else "-"
 
 
 def write_json(value: Any) -> None:

@@ -1,20 +1,16 @@
-"""``newsflow feeds ...`` and ``newsflow samplefeeds`` through Typer's test runner."""
+"""``newsflow ingest once``: the outcome table it prints (``newsflow.cli.ingest_cmd``)."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
-from pathlib import Path
+from datetime import datetime, timedelta, timezone
 
-import pytest
-import typer
-from typer.testing import CliRunner
+from rich.console import Console
 
-from newsflow.cli.ingest_cmd import register
-
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "feeds"
+from ingest.poll import PollOutcome
+from newsflow.cli.ingest_cmd import outcome_table
 
 
+<<<<<<< HEAD
 @pytest.fixture
 def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., str]:
     monkeypatch.setenv("NEWSFLOW_STATE_DIR", str(tmp_path / "state"))
@@ -93,3 +89,21 @@ def test_feeds_list_and_health_speak_json_and_csv(cli: Callable[..., str]) -> No
     assert (health["name"], health["polls"]) == ("welt", 0)
     [hrow] = list(csv.DictReader(io.StringIO(cli("feeds", "health", "--format", "csv"))))
     assert hrow["name"] == "welt" and hrow["consecutive_failures"] == "0"
+=======
+def test_the_outcome_table_shows_next_polls_in_utc_and_failures_in_red() -> None:
+    berlin_time = datetime(2025, 2, 13, 13, 0, 5, tzinfo=timezone(timedelta(hours=1)))
+    table = outcome_table(
+        [
+            PollOutcome("welt", "published", published=3, duplicates=1, next_poll_at=berlin_time),
+            PollOutcome("bbc", "failed", error="FetchTimeout: slow"),
+        ]
+    )
+    console = Console(width=200, record=True)
+    console.print(table)
+    lines = console.export_text().splitlines()
+    [welt] = [line for line in lines if "welt" in line]
+    [bbc] = [line for line in lines if "bbc" in line]
+    assert "2025-02-13 12:00:05" in welt and "3" in welt.split()
+    assert "FetchTimeout: slow" in bbc and " - " in bbc  # no next poll: a dash
+    assert [row.style for row in table.rows] == ["", "red"]
+>>>>>>> dag-cli

@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from newsflow.cli.ingest_cmd import register
+from newsflow.cli import feeds_cmd, metrics_cmd
 from newsflow.metrics import render_metrics, serve_metrics
 from newsflow.records.feed import FeedSpec
 from newsflow.records.ledger import LedgerEntry
@@ -119,7 +119,8 @@ def cli(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Callable[..., st
     monkeypatch.setenv("NEWSFLOW_STATE_DIR", str(settings.state_dir))
     monkeypatch.delenv("NEWSFLOW_DATABASE_URL", raising=False)
     app = typer.Typer()
-    register(app)
+    feeds_cmd.register(app)
+    metrics_cmd.register(app)
     runner = CliRunner()
 
     def run(*args: str) -> str:
@@ -167,7 +168,7 @@ def test_the_health_table_wraps_a_long_error_name_at_120_columns(
     monkeypatch.setenv("NEWSFLOW_STATE_DIR", str(settings.state_dir))
     monkeypatch.delenv("NEWSFLOW_DATABASE_URL", raising=False)
     app = typer.Typer()
-    register(app)
+    feeds_cmd.register(app)
     result = CliRunner().invoke(app, ["feeds", "health"], catch_exceptions=False, env={"COLUMNS": "120"})
     assert result.exit_code == 0, result.output
     assert max(len(line) for line in result.output.splitlines()) <= 120

@@ -1,43 +1,21 @@
-"""``newsflow alerts evaluate|list`` and ``newsflow alerts silence add|list|expire``."""
+"""``newsflow alerts silence add|list|expire`` (``newsflow.cli.alerts_silence_cmd``)."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-import typer
-from typer.testing import CliRunner
 
-from newsflow.cli.alerts_cmd import register
-from newsflow.errors import InvalidTimeError, SilenceError, SilenceNotFoundError
+from newsflow.errors import SilenceError, SilenceNotFoundError
 from newsflow.settings import Settings
-from newsflow.store.database import open_store
-from tests.unit.alerts.seed import add_topic, every
+from tests.unit.alerts.cli_invoke import invoke
 
-NOW = datetime(2025, 2, 13, 12, 0, tzinfo=UTC)
 REPO = Path(__file__).resolve().parents[3]
-
-
-@pytest.fixture
-def cli_settings(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    monkeypatch.setenv("NEWSFLOW_STATE_DIR", str(settings.state_dir))
-    monkeypatch.delenv("NEWSFLOW_DATABASE_URL", raising=False)
-    monkeypatch.delenv("NEWSFLOW_ALERT_WEBHOOK_URL", raising=False)
-    return settings
-
-
-def invoke(*args: str) -> tuple[int, str, BaseException | None]:
-    app = typer.Typer()
-    register(app)
-    result = CliRunner().invoke(app, list(args))
-    return result.exit_code, result.output, result.exception
 
 
 def test_silence_add_list_expire(cli_settings: Settings) -> None:
@@ -72,25 +50,9 @@ def test_bad_silence_input_is_a_named_error(
     assert code == 1 and isinstance(exc, error) and message in str(exc)
 
 
-def test_evaluate_refuses_a_time_without_timezone(cli_settings: Settings) -> None:
-    code, _, exc = invoke("alerts", "evaluate", "--now", "2025-02-13T12:00:00")
-    assert code == 1 and isinstance(exc, InvalidTimeError) and "--now: give a timezone" in str(exc)
-
-
 def test_expiring_an_unknown_silence(cli_settings: Settings) -> None:
     code, _, exc = invoke("alerts", "silence", "expire", "nope")
     assert code == 1 and isinstance(exc, SilenceNotFoundError)
-
-
-def test_evaluate_then_list_as_csv(cli_settings: Settings) -> None:
-    engine = open_store(cli_settings)
-    add_topic(engine, 3, "Quiet story", every(NOW - timedelta(hours=10), NOW, timedelta(hours=2)))
-    code, out, _ = invoke("alerts", "evaluate", "--now", NOW.isoformat())
-    assert code == 0, out
-    assert json.loads(out)["topics_evaluated"] == 1 and json.loads(out)["fired"] == 0
-    code, out, _ = invoke("alerts", "list", "--status", "all", "--format", "csv")
-    rows = list(csv.DictReader(io.StringIO(out)))
-    assert code == 0 and rows == [] and out.startswith("id,status,topic_id")
 
 
 def test_the_console_script_prints_one_line_for_a_named_error(cli_settings: Settings) -> None:
