@@ -22,9 +22,9 @@ def _contracts() -> dict[str, dict[str, object]]:
 
 
 def _lint_imports(root: Path) -> subprocess.CompletedProcess[str]:
-    lint = Path(sys.executable).with_name("lint-imports")
+    run_lint = "from importlinter.cli import lint_imports_command; lint_imports_command()"
     return subprocess.run(
-        [str(lint), "--config", str(root / "pyproject.toml"), "--no-cache"],
+        [sys.executable, "-c", run_lint, "--config", str(root / "pyproject.toml"), "--no-cache"],
         cwd=root,
         capture_output=True,
         text=True,
