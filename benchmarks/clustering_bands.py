@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.clustering_tune import diagnostic_setup, load_set
 from clustering.embed import CachedEmbedder
 from clustering.graph_hdbscan import graph_hdbscan_labels
-from clustering.recluster import neighbour_graph
+from clustering.joint_features import neighbour_graph
 from clustering.represent import SparseVectoriser, represent
 from newsflow.settings import Settings
 

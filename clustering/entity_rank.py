@@ -8,12 +8,19 @@ Trump"). The rank is member share × the window's IDF (given by the caller), mos
 
 from __future__ import annotations
 
+import functools
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from clustering.entities import Mentions
+import numpy as np
+
+from clustering.entities import Mentions, mentions
 from clustering.entity_words import COMMON_EN, COMMON_NOUNS_DE, TITLES_EN
+from clustering.represent import SparseVectoriser
+from clustering.text import uncached_tokens
+from newsflow.records.doc import Doc
+from newsflow.settings import Settings
 
 
 def _key(name: str) -> str:
@@ -132,3 +139,35 @@ def _root(key: str, parent: dict[str, str]) -> str:
         key = parent[key]
         seen.add(key)
     return key
+
+
+def topic_entities(docs: Sequence[Doc], vectoriser: SparseVectoriser, settings: Settings, top: int) -> list[str]:
+    """Top named entities of the members, by share of members naming them × the window's IDF."""
+    if top <= 0:
+        return []
+    found = [mentions(d.dense_text(settings), d.language) for d in docs]  # title + lead: where news names names
+    return rank_entities(found, lambda names: _window_idf(names, vectoriser), top)
+
+
+def _window_idf(names: Sequence[str], vectoriser: SparseVectoriser) -> list[float]:
+    """IDF of each name's rarest word in the window (a phrase is at least as rare as its rarest word)."""
+    index = [np.array([_term_index(t, vectoriser.n_features) for t in _name_terms(name)]) for name in names]
+    return [float(vectoriser.idf(rows).max()) for rows in index]
+
+
+@functools.lru_cache(maxsize=50_000)
+def _name_terms(name: str) -> tuple[str, ...]:
+    # "US" is a stop word to the tokeniser, but the term "U.S." texts leave in the window.
+    # Not through ``tokens``: its cache holds the window's texts, which the names would push out.
+    return uncached_tokens(name, None) or (name.casefold(),)
+
+
+@functools.lru_cache(maxsize=50_000)  # names recur in every re-clustering; hashing one by one is the slow part
+def _term_index(term: str, n_features: int) -> int:
+    return _hasher(n_features).term_index(term)
+
+
+@functools.lru_cache(maxsize=4)
+def _hasher(n_features: int) -> SparseVectoriser:
+    """A vectoriser only for its hashing: the index of a term depends on ``n_features`` alone."""
+    return SparseVectoriser(n_features)

@@ -32,13 +32,13 @@ from clustering.csr import csr_from_arrays
 from clustering.embed import CachedEmbedder, Embedder, cache_namespace, resolve_model
 from clustering.eval_data import read_jsonl
 from clustering.metrics import score
+from clustering.online_state import build_clusterer
 from clustering.plan import ReclusterPlan, plan_recluster
 from clustering.represent import Batch, SparseVectoriser, doc_tokens, represent
 from clustering.threads import blas_threads
 from clustering.window import (
     UNASSIGNED,
     Window,
-    build_clusterer,
     memory_start,
     newest_per_topic,
     pool_room,

@@ -9,19 +9,16 @@ representative headline is the member closest to the topic's dense centroid.
 
 from __future__ import annotations
 
-import functools
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
-from clustering.entities import mentions
-from clustering.entity_rank import rank_entities
-from clustering.represent import Batch, SparseVectoriser, doc_tokens, to_hours
-from clustering.text import detect_language, surface_words, uncached_tokens
+from clustering.entity_rank import topic_entities
+from clustering.represent import Batch, SparseVectoriser, doc_tokens
+from clustering.text import detect_language, surface_words
 from newsflow.records.doc import Doc
-from newsflow.records.topic import TopicSummary, distinct
+from newsflow.records.topic import TopicSummary
 from newsflow.settings import Settings
 
 LABEL_KEYWORDS = 3
@@ -67,38 +64,6 @@ def _most_written(counts: Counter[str]) -> str | None:
     return min(counts, key=lambda w: (-counts[w], w)) if counts else None
 
 
-def entities(docs: Sequence[Doc], vectoriser: SparseVectoriser, settings: Settings, top: int) -> list[str]:
-    """Top named entities of the members, by share of members naming them × the window's IDF."""
-    if top <= 0:
-        return []
-    found = [mentions(d.dense_text(settings), d.language) for d in docs]  # title + lead: where news names names
-    return rank_entities(found, lambda names: _window_idf(names, vectoriser), top)
-
-
-def _window_idf(names: Sequence[str], vectoriser: SparseVectoriser) -> list[float]:
-    """IDF of each name's rarest word in the window (a phrase is at least as rare as its rarest word)."""
-    index = [np.array([_term_index(t, vectoriser.n_features) for t in _name_terms(name)]) for name in names]
-    return [float(vectoriser.idf(rows).max()) for rows in index]
-
-
-@functools.lru_cache(maxsize=50_000)
-def _name_terms(name: str) -> tuple[str, ...]:
-    # "US" is a stop word to the tokeniser, but the term "U.S." texts leave in the window.
-    # Not through ``tokens``: its cache holds the window's texts, which the names would push out.
-    return uncached_tokens(name, None) or (name.casefold(),)
-
-
-@functools.lru_cache(maxsize=50_000)  # names recur in every re-clustering; hashing one by one is the slow part
-def _term_index(term: str, n_features: int) -> int:
-    return _hasher(n_features).term_index(term)
-
-
-@functools.lru_cache(maxsize=4)
-def _hasher(n_features: int) -> SparseVectoriser:
-    """A vectoriser only for its hashing: the index of a term depends on ``n_features`` alone."""
-    return SparseVectoriser(n_features)
-
-
 def unit_centroid(dense: np.ndarray) -> np.ndarray:
     """The unit-length mean of a topic's dense rows (its summary's centroid)."""
     centroid = dense.mean(axis=0)
@@ -119,7 +84,9 @@ def summarise(docs: Sequence[Doc], dense: np.ndarray, vectoriser: SparseVectoris
         representative_title=docs[order[0]].title if order else "",
         centroid=centroid,
         representative_ids=[docs[i].id for i in order[:REPRESENTATIVES]],
-        entities=entities([docs[i] for i in order[:ENTITY_MEMBERS]], vectoriser, settings, settings.topic_entities),
+        entities=topic_entities(
+            [docs[i] for i in order[:ENTITY_MEMBERS]], vectoriser, settings, settings.topic_entities
+        ),
     )
 
 
@@ -138,27 +105,3 @@ def summarise_all(
 def centroids_all(window: Batch, rows_of: Mapping[int, Sequence[int]]) -> dict[int, np.ndarray]:
     """Only the centroids of ``summarise_all``'s summaries (the same values), without the labels."""
     return {topic_id: unit_centroid(window.dense[list(rows)]) for topic_id, rows in rows_of.items() if rows}
-
-
-@dataclass(frozen=True)
-class TopicStats:
-    article_count: int
-    outlets: list[str]
-    languages: list[str]
-    hourly_counts: dict[str, int]
-    first_hour: float
-    last_hour: float
-
-
-def stats(members: Batch) -> TopicStats:
-    """Size, distinct outlets and languages, and the per-hour growth curve of one topic."""
-    hourly = Counter(d.published.strftime("%Y-%m-%dT%H") for d in members.docs)
-    hours = [to_hours(d.published) for d in members.docs]
-    return TopicStats(
-        article_count=len(members),
-        outlets=distinct(d.outlet for d in members.docs),
-        languages=distinct(d.language for d in members.docs),
-        hourly_counts=dict(sorted(hourly.items())),
-        first_hour=min(hours, default=0.0),
-        last_hour=max(hours, default=0.0),
-    )

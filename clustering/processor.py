@@ -38,6 +38,7 @@ from sqlalchemy.exc import IntegrityError
 from clustering.assign import Assignment, OnlineClusterer
 from clustering.corpus import count_articles
 from clustering.embed import CachedEmbedder, EmbeddingError
+from clustering.online_state import build_clusterer
 from clustering.persist import (
     SUMMARY_MEMBERS,
     RecentMembers,
@@ -49,7 +50,7 @@ from clustering.persist import (
 from clustering.represent import Batch, SparseVectoriser, represent, take_rows
 from clustering.reuse import EmbedCounts, plan_reuse
 from clustering.revisions import changed_revisions
-from clustering.window import build_clusterer, window_start
+from clustering.window import window_start
 from newsflow import heap
 from newsflow.contracts import ArticleRecord, DeadLetterRecord, TopicEventKind, decode
 from newsflow.errors import RecordError

@@ -1,8 +1,8 @@
 """Periodic re-clustering of the window: HDBSCAN over a neighbour graph of the joint representation, then tidying.
 
-1. Features: the dense embeddings and a TruncatedSVD of the sparse TF-IDF, each row scaled by the
-   square roots of its article's weights (``SimilarityWeights``: headline or full text) so that dot
-   products approximate the pair's weighted ``dense·cos + sparse·cos``;
+1. Features (``joint_features.py``): the dense embeddings and a TruncatedSVD of the sparse TF-IDF,
+   each row scaled by the square roots of its article's weights (``SimilarityWeights``: headline or
+   full text) so that dot products approximate the pair's weighted ``dense·cos + sparse·cos``;
    unit rows, float32, optionally reduced with PCA (``recluster_dims``, 0: none).
 2. The neighbour graph (``neighbours.py``): each article's ``recluster_neighbours`` most similar
    articles — exact for ordinary windows, an inverted-file + shared-rare-term search for large ones.
@@ -32,7 +32,6 @@ import logging
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.decomposition import PCA, TruncatedSVD
 
 from clustering.agglomerate import (
     ClusterSums,
@@ -50,6 +49,7 @@ from clustering.agglomerate import (
     with_length_threshold,
 )
 from clustering.graph_hdbscan import graph_hdbscan_labels
+from clustering.joint_features import neighbour_graph
 from clustering.neighbours import KnnGraph, knn_graph
 from clustering.represent import Batch, SimilarityWeights
 from clustering.same_story import SameStoryModel, from_settings
@@ -58,58 +58,6 @@ from newsflow.settings import Settings
 log = logging.getLogger(__name__)
 _MAX_LINK_ROUNDS = 500  # a chain of merges this long would be a bug, not a story
 _MAX_MERGE_ROUNDS = 50
-_SVD_OVERSAMPLES = 10  # scikit-learn's default for the randomised SVD
-
-
-def features(batch: Batch, settings: Settings) -> np.ndarray:
-    """Unit float32 rows whose dot products approximate the weighted dense + sparse similarity."""
-    n, d = batch.dense.shape
-    k = min(settings.recluster_sparse_dims, n - 1, batch.sparse.shape[1] - 1)
-    compact = Compact.of(batch.sparse)  # the hashed columns the window uses
-    used = compact.columns
-    k = min(k, len(used) - 1) if batch.roots[:, 1].any() and len(used) > 2 else 0
-    k = k if k >= 2 else 0
-    # One float32 array filled in place: a large window's features are its biggest allocation.
-    x = np.empty((n, d + k), dtype=np.float32)
-    np.multiply(batch.dense, batch.roots[:, :1].astype(np.float32), out=x[:, :d])  # each row's own weights
-    if k:
-        # Only the hashed columns the window uses: the SVD's cost follows them, not the hashing space.
-        reduced = _sparse_projection(compact.local.csr(), k, settings)  # (``batch.sparse[:, used]``, bit for bit)
-        norms = np.linalg.norm(reduced, axis=1, keepdims=True)
-        x[:, d:] = batch.roots[:, 1:].astype(np.float32) * reduced / np.where(norms > 0, norms, 1.0)
-        del reduced
-    x /= np.maximum(np.sqrt(np.einsum("ij,ij->i", x, x)), 1e-12)[:, None]  # no window-sized temporary
-    dims = min(settings.recluster_dims, n - 1, x.shape[1])
-    if settings.recluster_dims and dims >= 2 and dims < x.shape[1]:
-        x = PCA(n_components=dims, random_state=settings.random_seed, svd_solver="full").fit_transform(x)
-        x /= np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-    return np.ascontiguousarray(x, dtype=np.float32)
-
-
-def _sparse_projection(window: sp.csr_matrix, k: int, settings: Settings) -> np.ndarray:
-    """The rows on ``k`` leading singular directions of the window (U_k·Σ_k).
-
-    A randomised SVD (large windows learn the components from a seeded sample of rows, then every
-    row is projected). Where its sketch of ``k`` + oversampling columns would span every row anyway
-    (small windows: a quiet stream, a spread-out evaluation), the same projection comes exactly and
-    in a millisecond from the eigenvectors of the rows' Gram matrix, instead of tens of milliseconds
-    of QR over the window's terms.
-    """
-    n = window.shape[0]
-    if n <= k + _SVD_OVERSAMPLES:
-        values, vectors = np.linalg.eigh((window @ window.T).toarray().astype(np.float64))
-        top = np.argsort(values)[::-1][:k]
-        return (vectors[:, top] * np.sqrt(np.maximum(values[top], 0.0))).astype(np.float32)
-    svd = TruncatedSVD(n_components=k, n_oversamples=_SVD_OVERSAMPLES, random_state=settings.random_seed)
-    if n <= settings.recluster_svd_rows:  # (fit_transform projects the rows it learnt from as transform would)
-        return np.asarray(svd.fit_transform(window), dtype=np.float32)
-    rows = np.random.default_rng(settings.random_seed).permutation(n)[: settings.recluster_svd_rows]
-    svd.fit(window[np.sort(rows)])
-    return np.asarray(svd.transform(window), dtype=np.float32)
-
-
-def neighbour_graph(batch: Batch, settings: Settings) -> KnnGraph:
-    return knn_graph(features(batch, settings), batch.sparse, settings)
 
 
 def prune_cores(

@@ -14,8 +14,8 @@ from sqlalchemy import create_engine, select, text
 from typer.testing import CliRunner
 
 from clustering.entities import mentions
-from clustering.entity_rank import rank_entities
-from clustering.labels import _window_idf, entities, summarise
+from clustering.entity_rank import _window_idf, rank_entities, topic_entities
+from clustering.labels import summarise
 from clustering.represent import SparseVectoriser, represent
 from newsflow.cli import main as cli_main
 from newsflow.cli import topics_cmd
@@ -115,8 +115,8 @@ def test_entities_rank_by_distinctiveness_against_the_window(settings: Settings)
     represent(topic, np.zeros((len(topic), 4)), quiet, settings)
     represent(topic + elsewhere, np.zeros((len(topic) + len(elsewhere), 4)), busy, settings)
     # Equally frequent in the topic: alone, ties go by name; in a Trump-heavy window Zelensky sets the story apart.
-    assert entities(topic, quiet, settings, top=3) == ["Donald Trump", "Kyiv", "Volodymyr Zelensky"]
-    ranked = entities(topic, busy, settings, top=3)
+    assert topic_entities(topic, quiet, settings, top=3) == ["Donald Trump", "Kyiv", "Volodymyr Zelensky"]
+    ranked = topic_entities(topic, busy, settings, top=3)
     assert ranked[-1] == "Donald Trump" and set(ranked) == {"Donald Trump", "Kyiv", "Volodymyr Zelensky"}
 
 
