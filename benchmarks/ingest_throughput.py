@@ -37,7 +37,7 @@ from ingest.feeds import FeedSpec
 from ingest.normalise import normalise_feed
 from ingest.parse import parse_feed
 from ingest.runner import run_polls
-from newsflow.kafka_io import ensure_topics, make_producer, publish, topic_names
+from newsflow.kafka import ensure_topics, make_producer, publish, topic_names
 from newsflow.samplefeeds.build import SampleFeed, SampleItem
 from newsflow.samplefeeds.server import SampleFeedServer
 from newsflow.settings import Settings

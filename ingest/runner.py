@@ -21,7 +21,7 @@ from ingest.fetch import Fetcher, utc_now
 from ingest.hosts import HostLane, group_by_host
 from ingest.poll import FeedPoller, PollOutcome
 from ingest.urlsafety import Resolver, system_resolver
-from newsflow.kafka_io import ensure_topics, make_producer, topic_names
+from newsflow.kafka import ensure_topics, make_producer, topic_names
 from newsflow.settings import Settings
 from newsflow.store import feeds_repo
 from newsflow.store.database import open_store
