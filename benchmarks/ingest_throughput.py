@@ -36,7 +36,7 @@ from ingest.dedupe import Ledger, deduplicate, fingerprint
 from ingest.normalise import normalise_feed
 from ingest.parse import parse_feed
 from ingest.runner import run_polls
-from newsflow.kafka_io import ensure_topics, make_producer, publish, topic_names
+from newsflow.kafka import ensure_topics, make_producer, publish, topic_names
 from newsflow.records.feed import FeedSpec
 from newsflow.samplefeeds.build import SampleFeed, SampleItem
 from newsflow.samplefeeds.server import SampleFeedServer

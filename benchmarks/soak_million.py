@@ -49,8 +49,7 @@ from benchmarks.worker_burst import (
     stream,
     worker_env,
 )
-from newsflow.consumer_lag import consumer_lag
-from newsflow.kafka_io import ensure_topics, topic_names
+from newsflow.kafka import consumer_lag, ensure_topics, topic_names
 from newsflow.settings import Settings, load_settings
 
 

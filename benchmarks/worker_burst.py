@@ -36,10 +36,8 @@ sys.path.insert(0, str(REPO))
 from kafka import KafkaProducer  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
-from newsflow.consumer_lag import consumer_lag  # noqa: E402
 from newsflow.contracts import ArticleRecord  # noqa: E402
-from newsflow.dlq import count_dead_letters  # noqa: E402
-from newsflow.kafka_io import ensure_topics, topic_names  # noqa: E402
+from newsflow.kafka import consumer_lag, count_dead_letters, ensure_topics, topic_names  # noqa: E402
 from newsflow.settings import Settings, load_settings  # noqa: E402
 from newsflow.store import schema  # noqa: E402
 from newsflow.store.database import open_store  # noqa: E402

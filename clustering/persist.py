@@ -11,7 +11,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
-from kafka import KafkaProducer
 from sqlalchemy import Connection, Engine
 
 from clustering.corpus import corpus_frequencies
@@ -20,7 +19,7 @@ from clustering.labels import summarise
 from clustering.represent import SparseVectoriser, represent
 from clustering.window import UNASSIGNED, Window, memory_start, pool_room, represent_window, window_start
 from newsflow.contracts import Record
-from newsflow.kafka_io import make_producer, publish, topic_names
+from newsflow.kafka import Producer, make_producer, publish, topic_names
 from newsflow.records.topic import TopicSummary
 from newsflow.settings import Settings
 from newsflow.store import articles_repo, lineage_repo, memberships_repo, topics_repo
@@ -156,7 +155,7 @@ def summaries_for(
 
 
 def publish_pending_events(
-    engine: Engine, settings: Settings, now: datetime, producer: KafkaProducer | None = None
+    engine: Engine, settings: Settings, now: datetime, producer: Producer | None = None
 ) -> int:
     """Send lineage events not yet on the topic-events topic, keyed by topic id; mark them sent."""
     with engine.connect() as conn:

@@ -26,15 +26,27 @@ from datetime import UTC, datetime
 from types import FrameType
 from typing import Any
 
-from kafka.errors import CommitFailedError, KafkaError
 from sqlalchemy.exc import DataError, DBAPIError
 
 from clustering.embed import CachedEmbedder, Embedder
 from clustering.persist import publish_pending_events
 from clustering.processor import BatchOutcome, BatchProcessor, RawMessage, dead_letter
 from clustering.threads import limit_blas_threads
-from newsflow.errors import BrokerUnavailableError, StoreUnavailableError
-from newsflow.kafka_io import ConsumerOptions, ensure_topics, make_consumer, make_producer, publish, topic_names
+from newsflow.errors import StoreUnavailableError
+from newsflow.kafka import (
+    ConsumerOptions,
+    Producer,
+    RebalancedError,
+    Received,
+    assigned_lag,
+    commit,
+    ensure_topics,
+    make_consumer,
+    make_producer,
+    poll,
+    publish_dead_letters,
+    topic_names,
+)
 from newsflow.settings import Settings
 from newsflow.store.database import open_store
 from newsflow.store.embeddings_repo import SqlVectorCache
@@ -111,7 +123,7 @@ class _IdleClock:
         return time.monotonic() - self.since
 
 
-def _raw(message: Any) -> RawMessage:
+def _raw(message: Received) -> RawMessage:
     return RawMessage(
         topic=message.topic,
         partition=message.partition,
@@ -151,13 +163,8 @@ def run_worker(
     try:
         with _stop_on_sigterm() as stop:
             while not stop.is_set():
-                try:
-                    polled = consumer.poll(timeout_ms=settings.worker_poll_timeout_ms, max_records=poll_size)
-                except KafkaError as exc:
-                    raise BrokerUnavailableError(
-                        f"polling {names.articles} failed: {type(exc).__name__}: {exc}"
-                    ) from exc
-                messages = [_raw(m) for part in polled.values() for m in part]
+                polled = poll(consumer, settings.worker_poll_timeout_ms, poll_size, what=names.articles)
+                messages = [_raw(m) for m in polled]
                 idle.tick(assigned=bool(consumer.assignment()), got_messages=bool(messages))
                 if not messages:
                     limit_s = idle_timeout_s if idle.assigned else max(idle_timeout_s, ASSIGNMENT_WAIT_S)
@@ -168,14 +175,14 @@ def run_worker(
                 with _paused_while_backlogged(consumer, len(messages) >= poll_size) as paused:
                     outcome = _process_isolating_poison(processor, messages, settings, stop, clock)
                     if outcome.dead_letters:
-                        publish(producer, names.deadletter, [(d.key or "", d) for d in outcome.dead_letters], timeout_s)
+                        publish_dead_letters(producer, names.deadletter, outcome.dead_letters, timeout_s)
                     _commit(consumer)
                 report.paused_batches += int(paused)
                 report.events_published += _publish_events(engine, settings, clock(), producer)
                 _add(report, len(messages), outcome)
                 if time.monotonic() - last_progress >= PROGRESS_EVERY_S or until_idle:
                     last_progress = time.monotonic()
-                    report.lag = _assigned_lag(consumer)
+                    report.lag = assigned_lag(consumer)
                     log.info(
                         "worker: %d consumed, %d stored, %d skipped, %d dead-lettered, %d topics, lag %d; "
                         "%d embedded, %d from the cache, %d near-copies and %d unchanged revisions reused",
@@ -192,7 +199,7 @@ def run_worker(
     return report
 
 
-def _publish_events(engine: Any, settings: Settings, now: datetime, producer: Any) -> int:
+def _publish_events(engine: Any, settings: Settings, now: datetime, producer: Producer) -> int:
     """The lineage outbox; a store outage here only delays events (they stay unpublished in the store)."""
     try:
         return publish_pending_events(engine, settings, now, producer)
@@ -282,25 +289,13 @@ def _paused_while_backlogged(consumer: Any, backlogged: bool) -> Iterator[bool]:
             consumer.resume(*partitions)
 
 
-def _assigned_lag(consumer: Any) -> int:
-    """End offset minus position, summed over the assigned partitions (-1 if the broker does not answer)."""
-    partitions = list(consumer.assignment())
-    try:
-        ends = consumer.end_offsets(partitions) if partitions else {}
-        return sum(max(0, ends[tp] - consumer.position(tp)) for tp in partitions)
-    except KafkaError as exc:
-        log.debug("lag not measured: %s", exc)
-        return -1
-
-
 def _commit(consumer: Any) -> None:
+    """Commit the batch; any client error but a rebalance is ``BrokerUnavailableError`` (raised by ``commit``)."""
     try:
-        consumer.commit()
-    except CommitFailedError as exc:
+        commit(consumer)
+    except RebalancedError as exc:
         # The group rebalanced mid-batch: another member re-reads these messages; the writes are idempotent.
         log.warning("offset commit failed after a rebalance; the batch will be re-read: %s", exc)
-    except KafkaError as exc:
-        raise BrokerUnavailableError(f"committing offsets failed: {type(exc).__name__}: {exc}") from exc
 
 
 def _add(report: WorkerReport, consumed: int, outcome: BatchOutcome) -> None:

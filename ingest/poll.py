@@ -15,7 +15,6 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from kafka import KafkaProducer
 from sqlalchemy import Engine
 
 from ingest.dedupe import Candidate, DedupeResult, Ledger, deduplicate, fingerprint
@@ -27,7 +26,7 @@ from ingest.parse import parse_feed
 from ingest.schedule import failure_delay, success_interval
 from newsflow.contracts import ArticleRecord
 from newsflow.errors import FeedError
-from newsflow.kafka_io import publish, topic_names
+from newsflow.kafka import Producer, publish, topic_names
 from newsflow.records.feed import FeedSpec
 from newsflow.settings import Settings
 from newsflow.store import feed_health_repo, feeds_repo, ingest_ledger_repo
@@ -74,7 +73,7 @@ class FeedPoller:
         self,
         settings: Settings,
         engine: Engine,
-        producer: KafkaProducer,
+        producer: Producer,
         fetcher: Fetcher,
         *,
         clock: Callable[[], datetime] = utc_now,

@@ -20,7 +20,7 @@ from ingest.hosts import HostLane, group_by_host
 from ingest.poll import FeedPoller, PollOutcome
 from ingest.urlsafety import Resolver, system_resolver
 from newsflow.errors import UnknownFeed
-from newsflow.kafka_io import ensure_topics, make_producer, topic_names
+from newsflow.kafka import ensure_topics, make_producer, topic_names
 from newsflow.records.feed import FeedSpec
 from newsflow.settings import Settings
 from newsflow.store import feeds_repo

@@ -19,10 +19,9 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, or_, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from newsflow.consumer_lag import consumer_lag
-from newsflow.dlq import count_dead_letters, replay_group
+from newsflow.dlq import replay_group
 from newsflow.errors import NewsflowError, StoreUnavailableError
-from newsflow.kafka_io import topic_names
+from newsflow.kafka import consumer_lag, count_dead_letters, topic_names
 from newsflow.settings import Settings
 from newsflow.store import schema
 from newsflow.store.database import open_store, safe_store_url, store_origin

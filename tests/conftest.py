@@ -63,7 +63,7 @@ def kafka_settings(settings):  # type: ignore[no-untyped-def]
     host, _, port = settings.kafka_bootstrap_servers.partition(":")
     if not _port_open(host, int(port)):
         pytest.fail(f"no Kafka broker at {settings.kafka_bootstrap_servers}: run `newsflow infra up` first")
-    from newsflow.kafka_io import ensure_topics
+    from newsflow.kafka import ensure_topics
 
     ensure_topics(settings)
     return settings

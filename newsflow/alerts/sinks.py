@@ -15,12 +15,11 @@ from datetime import datetime
 from typing import Any, Literal, Protocol
 
 import httpx
-from kafka import KafkaProducer
 
 from newsflow.alerts.lifecycle import Notification, TopicInfo
 from newsflow.contracts import AlertRecord
 from newsflow.errors import AlertDeliveryError, BrokerUnavailableError
-from newsflow.kafka_io import make_producer, publish, topic_names
+from newsflow.kafka import Producer, make_producer, publish, topic_names
 from newsflow.records.alert import Delivery
 from newsflow.settings import Settings
 
@@ -95,11 +94,11 @@ class KafkaSink:
         self,
         settings: Settings,
         topics: Mapping[int, TopicInfo],
-        producer_factory: Callable[[Settings], KafkaProducer] | None = None,
+        producer_factory: Callable[[Settings], Producer] | None = None,
     ) -> None:
         self.settings, self.topics = settings, topics
         self._factory = producer_factory or make_producer
-        self._producer: KafkaProducer | None = None
+        self._producer: Producer | None = None
         self._no_broker: str | None = None  # set when the producer could not even be created
 
     def deliver(self, group_key: str, batch: Sequence[Notification], now: datetime) -> list[Delivery]:

@@ -139,7 +139,7 @@ def run_demo(settings: Settings, feeds: int | None, sample: Sample = "de") -> No
     from clustering.worker import run_worker
     from newsflow.alerts.evaluate import evaluate_alerts
     from newsflow.cli.topics_cmd import print_topics_table
-    from newsflow.kafka_io import ensure_topics
+    from newsflow.kafka import ensure_topics
     from newsflow.query.filters import StatusFilter
     from newsflow.samplefeeds import sample_feed_specs, serve_sample_feeds
     from newsflow.store.database import open_store

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from newsflow.dlq import DeadLetter
+    from newsflow.kafka import DeadLetter
 
 console = Console()
 dlq_app = typer.Typer(help="The dead-letter topic: messages the worker could not process.", no_args_is_help=True)

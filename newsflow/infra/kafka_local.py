@@ -163,33 +163,6 @@ def check_ports(settings: Settings) -> None:
             raise PortInUseError(f"port 127.0.0.1:{number} ({name}) is taken by another process")
 
 
-def _admin_config(settings: Settings, timeout_ms: int) -> dict[str, object]:
-    # short timeouts: this probes a broker that may still be starting, many times over
-    return {
-        "bootstrap_servers": settings.kafka_bootstrap_servers,
-        "request_timeout_ms": timeout_ms,
-        "bootstrap_timeout_ms": timeout_ms,
-        "client_id": "newsflow-infra",
-    }
-
-
-def list_topics(settings: Settings, timeout_ms: int = 3000) -> list[str] | None:
-    """The broker's topics, or None while it does not answer (yet)."""
-    from kafka import KafkaAdminClient
-    from kafka.errors import KafkaError
-
-    try:
-        admin = KafkaAdminClient(**_admin_config(settings, timeout_ms))
-    except (KafkaError, OSError):
-        return None
-    try:
-        return sorted(admin.list_topics())
-    except (KafkaError, OSError):
-        return None
-    finally:
-        admin.close()
-
-
 def _log_marks(paths: KafkaPaths) -> dict[Path, int]:
     """Current sizes of the broker's logs, so a failure is explained by this run's lines only."""
     return {path: processes.file_size(path) for path in (paths.server_log, paths.console_log)}
@@ -204,6 +177,8 @@ def _failure_summary(marks: dict[Path, int]) -> str:
 
 
 def _wait_ready(settings: Settings, paths: KafkaPaths, pid: int, marks: dict[Path, int]) -> None:
+    from newsflow.kafka import list_topics  # late: kafka-python only for commands that talk to the broker
+
     _, port = broker_address(settings)
 
     def ready() -> bool:
@@ -224,7 +199,7 @@ def _wait_ready(settings: Settings, paths: KafkaPaths, pid: int, marks: dict[Pat
 
 def start_kafka(settings: Settings) -> int:
     """Start (or find running) the local broker, wait until it answers and create the topics; its pid."""
-    from newsflow.kafka_io import ensure_topics
+    from newsflow.kafka import ensure_topics
 
     paths = KafkaPaths.of(settings)
     pid = processes.running_pid(paths.pid_file)
@@ -262,6 +237,8 @@ def stop_kafka(settings: Settings) -> int | None:
 
 
 def kafka_status(settings: Settings) -> ServiceStatus:
+    from newsflow.kafka import list_topics
+
     paths = KafkaPaths.of(settings)
     host, port = broker_address(settings)
     address = f"{host}:{port} (controller :{settings.kafka_controller_port})"

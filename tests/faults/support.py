@@ -27,11 +27,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from newsflow.consumer_lag import consumer_lag
 from newsflow.contracts import ArticleRecord
-from newsflow.dlq import count_dead_letters
 from newsflow.infra import kafka_local, postgres_local
-from newsflow.kafka_io import make_producer, publish, topic_names
+from newsflow.kafka import consumer_lag, count_dead_letters, make_producer, publish, topic_names
 from newsflow.settings import Settings
 from newsflow.store import schema
 from newsflow.store.database import open_store
@@ -49,7 +47,7 @@ def infra_settings() -> Settings:
 @pytest.fixture
 def fault_settings(kafka_settings: Settings, postgres_settings: Settings) -> Settings:
     """A fresh PostgreSQL database and topic prefix, 2 partitions, small batches and short timeouts."""
-    from newsflow.kafka_io import ensure_topics
+    from newsflow.kafka import ensure_topics
 
     run = os.urandom(5).hex()
     settings = postgres_settings.model_copy(

@@ -14,7 +14,7 @@ import pytest
 from kafka import TopicPartition
 from kafka.admin import KafkaAdminClient, MemberToRemove, OffsetSpec
 
-from newsflow.kafka_io import topic_names
+from newsflow.kafka import topic_names
 from newsflow.settings import Settings
 from tests.faults.support import (
     Expected,

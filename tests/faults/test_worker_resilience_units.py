@@ -1,4 +1,4 @@
-"""The worker's backpressure and store-outage handling as plain functions (no broker, no database)."""
+"""The worker's backpressure, commit and store-outage handling as plain functions (no broker, no database)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ import threading
 from typing import Any
 
 import pytest
+from kafka.errors import CommitFailedError, KafkaConnectionError
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from clustering.processor import BatchOutcome, RawMessage
-from clustering.worker import _paused_while_backlogged, _process_riding_out_store_outages
-from newsflow.errors import StoreUnavailableError
+from clustering.worker import _commit, _paused_while_backlogged, _process_riding_out_store_outages
+from newsflow.errors import BrokerUnavailableError, StoreUnavailableError
 from newsflow.settings import Settings
 
 MESSAGES = [RawMessage("news.articles", 0, 1, "a", b"{}")]
@@ -99,6 +100,26 @@ def test_a_partial_batch_means_no_backlog_and_no_pause() -> None:
     with _paused_while_backlogged(consumer, backlogged=False) as paused:
         assert not paused
     assert consumer.log == []
+
+
+class RefusingConsumer:
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def commit(self) -> None:
+        raise self.error
+
+
+def test_a_commit_refused_after_a_rebalance_is_logged_and_the_worker_goes_on(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("WARNING", logger="clustering.worker"):
+        _commit(RefusingConsumer(CommitFailedError()))  # no exception: another member re-reads the batch
+    [line] = [r.getMessage() for r in caplog.records if r.name == "clustering.worker"]
+    assert line.startswith("offset commit failed after a rebalance; the batch will be re-read: CommitFailedError: ")
+
+
+def test_any_other_commit_failure_stops_the_worker_as_a_broker_outage() -> None:
+    with pytest.raises(BrokerUnavailableError, match=r"^committing offsets failed: KafkaConnectionError: "):
+        _commit(RefusingConsumer(KafkaConnectionError("socket closed")))
 
 
 class RefusesKey:

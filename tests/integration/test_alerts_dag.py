@@ -11,7 +11,7 @@ import pytest
 
 from newsflow.alerts.evaluate import EVALUATE_JOB
 from newsflow.contracts import AlertRecord, decode
-from newsflow.kafka_io import topic_names
+from newsflow.kafka import topic_names
 from newsflow.settings import Settings
 from newsflow.store import alerts_repo, topics_repo
 from newsflow.store.database import open_store

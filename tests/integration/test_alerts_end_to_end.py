@@ -28,7 +28,7 @@ from clustering.worker import run_worker
 from newsflow.alerts.evaluate import evaluate_alerts
 from newsflow.alerts.silences import SilenceRequest, new_silence
 from newsflow.contracts import AlertRecord, ArticleRecord, decode
-from newsflow.kafka_io import make_producer, publish, topic_names
+from newsflow.kafka import make_producer, publish, topic_names
 from newsflow.settings import Settings
 from newsflow.store import alerts_repo, memberships_repo
 from newsflow.store.database import open_store

@@ -12,10 +12,9 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from clustering.worker import run_worker
-from newsflow.consumer_lag import consumer_lag
 from newsflow.contracts import DeadLetterRecord
 from newsflow.dlq import list_dead_letters, replay_dead_letters
-from newsflow.kafka_io import make_producer, publish, topic_names
+from newsflow.kafka import consumer_lag, make_producer, publish, topic_names
 from newsflow.settings import Settings
 from newsflow.store import schema
 from newsflow.store.database import open_store

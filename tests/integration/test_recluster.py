@@ -10,7 +10,7 @@ from sqlalchemy import select
 from clustering.jobs import recluster_now
 from clustering.worker import run_worker
 from newsflow.contracts import TopicEventRecord, decode
-from newsflow.kafka_io import make_producer, publish, topic_names
+from newsflow.kafka import make_producer, publish, topic_names
 from newsflow.settings import Settings
 from newsflow.store import lineage_repo, schema
 from newsflow.store.database import open_store

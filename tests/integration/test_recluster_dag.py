@@ -13,7 +13,7 @@ from sqlalchemy import select
 from clustering.embed import CachedEmbedder, Embedder
 from clustering.processor import BatchProcessor, RawMessage
 from newsflow.contracts import TopicEventRecord, decode
-from newsflow.kafka_io import topic_names
+from newsflow.kafka import topic_names
 from newsflow.settings import Settings
 from newsflow.store import lineage_repo, schema
 from newsflow.store.database import open_store

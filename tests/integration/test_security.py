@@ -168,7 +168,7 @@ def test_secrets_stay_out_of_store_errors_and_logs(settings: Settings, caplog: p
 
 
 def test_secrets_stay_out_of_broker_errors_and_logs(settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
-    from newsflow.kafka_io import make_producer
+    from newsflow.kafka import make_producer
     from newsflow.pipeline_status import collect_status
 
     caplog.set_level(logging.DEBUG)

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, select
 
 from clustering.worker import run_worker
 from newsflow.contracts import DeadLetterRecord, TopicEventRecord, decode
-from newsflow.kafka_io import make_producer, publish, topic_names
+from newsflow.kafka import make_producer, publish, topic_names
 from newsflow.settings import Settings
 from newsflow.store import schema
 from newsflow.store.database import open_store

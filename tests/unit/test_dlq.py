@@ -1,9 +1,8 @@
-"""Dead letters without a broker: positions, replay bookkeeping, the listing's rows, and the round trip
-of a payload from the worker's dead letter back into the worker."""
+"""Dead letters without a broker: positions, selecting what to replay, the listing's rows, and the round trip
+of a payload from the worker's dead letter back into the worker (the wire side: tests/unit/kafka)."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,8 +11,9 @@ import pytest
 from clustering.processor import BatchProcessor, RawMessage
 from newsflow.cli.dlq_cmd import entry_as_dict
 from newsflow.contracts import DeadLetterRecord, decode
-from newsflow.dlq import DeadLetter, _entry, _Progress, _select, parse_position, replay_group
+from newsflow.dlq import _select, parse_position, replay_group
 from newsflow.errors import DeadLetterNotFoundError
+from newsflow.kafka import DeadLetter
 from newsflow.settings import Settings
 from newsflow.store.database import open_store
 
@@ -43,38 +43,12 @@ def test_replay_group_is_derived_from_the_worker_group() -> None:
     assert replay_group(Settings(kafka_consumer_group="clustering-eu")) == "clustering-eu-dlq-replay"
 
 
-def test_progress_commits_the_contiguous_prefix_and_remembers_single_offsets_above_it() -> None:
-    progress = _Progress(committed=3, done_above=set())
-    progress.add([5, 7])  # single entries chosen with --offset: a gap at 3 and 4
-    assert (progress.committed, progress.done_above) == (3, {5, 7})
-    assert [o for o in range(9) if progress.replayed(o)] == [0, 1, 2, 5, 7]
-    commit = progress.as_commit()
-    assert commit.offset == 3 and json.loads(commit.metadata) == [5, 7]
-    progress.add([3, 4])  # the gap is filled: the committed offset moves past everything contiguous
-    assert (progress.committed, progress.done_above) == (6, {7})
-    progress.add([6])
-    assert (progress.committed, progress.done_above) == (8, set())
-
-
-def test_too_many_scattered_replays_fail_by_name_instead_of_losing_the_record() -> None:
-    progress = _Progress(committed=0, done_above=set(range(2, 4000, 2)))
-    with pytest.raises(DeadLetterNotFoundError, match="too many single replayed entries"):
-        progress.as_commit()
-
-
 def test_selecting_unknown_positions_names_them() -> None:
     entries = [_letter(0, 0), _letter(0, 1), _letter(1, 0)]
     assert [d.position for d in _select(entries, {(0, 1), (1, 0)})] == ["0:1", "1:0"]
     assert _select(entries, None) == entries
     with pytest.raises(DeadLetterNotFoundError, match="no dead letter at 0:9, 3:0"):
         _select(entries, {(0, 0), (0, 9), (3, 0)})
-
-
-def test_a_message_on_the_topic_that_is_no_dead_letter_is_kept_as_unreadable() -> None:
-    good = _entry(0, 4, _letter(0, 4).record.to_bytes())  # type: ignore[union-attr]
-    bad = _entry(0, 5, b"garbage")
-    assert good.record is not None and good.record.reason.startswith("not JSON")
-    assert bad.record is None and bad.unreadable and "not JSON" in bad.unreadable
 
 
 def test_listing_rows_show_reason_source_and_a_short_payload_preview() -> None:

@@ -538,7 +538,7 @@ def test_python_snippets_in_service_scripts_import_real_names() -> None:
                 for attr in (n.strip() for n in names.split(",")):
                     assert attr in defined, f"{module} has no {attr}"
                     snippets += 1
-    assert snippets, "expected the init service to create the Kafka topics via newsflow.kafka_io.ensure_topics"
+    assert snippets, "expected the init service to create the Kafka topics via newsflow.kafka.ensure_topics"
 
 
 def test_airflow_and_worker_commands() -> None:

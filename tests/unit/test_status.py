@@ -12,8 +12,9 @@ import pytest
 
 from newsflow import pipeline_status
 from newsflow.cli.status_cmd import render_status
-from newsflow.consumer_lag import ConsumerLag, ConsumerLagCollector, PartitionLag
+from newsflow.consumer_lag import ConsumerLagCollector
 from newsflow.errors import BrokerUnavailableError
+from newsflow.kafka import ConsumerLag, PartitionLag
 from newsflow.records.feed import FeedSpec
 from newsflow.settings import Settings
 from newsflow.store import feed_health_repo, feeds_repo, schema
@@ -217,9 +218,3 @@ def test_a_broker_outage_is_a_gauge_a_scrape_sees(monkeypatch: pytest.MonkeyPatc
     text = generate_latest(registry).decode()
     assert 'newsflow_dependency_up{dependency="kafka"} 0.0' in text
     assert "newsflow_consumer_lag{" not in text  # no stale lag samples
-
-
-def test_lag_counts_from_the_first_offset_still_in_the_log() -> None:
-    assert PartitionLag(0, committed=None, end=9, start=4).lag == 5
-    assert PartitionLag(0, committed=2, end=9, start=4).lag == 5  # committed offset already deleted
-    assert PartitionLag(0, committed=9, end=9, start=0).lag == 0

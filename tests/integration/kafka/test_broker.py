@@ -1,4 +1,5 @@
-"""newsflow.kafka_io against the real broker: topics, acknowledged produce, group consume and resume."""
+"""The Kafka edge against the real broker: topics, the readiness probe, acknowledged produce, group consume,
+commit and resume."""
 
 from __future__ import annotations
 
@@ -12,7 +13,17 @@ from kafka.consumer.fetcher import ConsumerRecord
 
 from newsflow.contracts import ArticleRecord, decode
 from newsflow.errors import BrokerUnavailableError
-from newsflow.kafka_io import ConsumerOptions, ensure_topics, make_consumer, make_producer, publish, topic_names
+from newsflow.kafka import (
+    ConsumerOptions,
+    commit,
+    ensure_topics,
+    list_topics,
+    make_consumer,
+    make_producer,
+    poll,
+    publish,
+    topic_names,
+)
 from newsflow.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -52,6 +63,7 @@ def test_topics_are_created_idempotently(kafka_settings: Settings) -> None:
     finally:
         admin.close()
     assert set(topic_names(kafka_settings).all()) <= existing
+    assert set(topic_names(kafka_settings).all()) <= set(list_topics(kafka_settings) or [])  # the readiness probe
 
 
 def test_group_consumer_resumes_after_committed_offset(kafka_settings: Settings) -> None:
@@ -66,7 +78,7 @@ def test_group_consumer_resumes_after_committed_offset(kafka_settings: Settings)
             got = _drain(first, 5)
             assert _ids(got) == [f"a{n}" for n in range(5)]
             assert [r.key for r in got] == [f"a{n}".encode() for n in range(5)]
-            first.commit()
+            commit(first)
         finally:
             first.close()
 
@@ -80,9 +92,9 @@ def test_group_consumer_resumes_after_committed_offset(kafka_settings: Settings)
         assert _ids(got) == ["a5", "a6", "a7"]  # nothing before the committed offset comes again
         partition = TopicPartition(topic, 0)
         assert second.committed(partition) == 5
-        second.commit()
+        commit(second)
         assert second.committed(partition) == 8
-        assert _drain(second, 1, timeout_s=1.5) == []
+        assert poll(second, timeout_ms=1500, max_records=10, what=topic) == []
     finally:
         second.close()
 
@@ -101,6 +113,7 @@ def test_unreachable_broker_is_a_named_error_within_bounded_time(settings: Setti
             "kafka_bootstrap_timeout_ms": 2000,
         }
     )
+    assert list_topics(unreachable, timeout_ms=2000) is None  # the probe answers "not yet", it does not raise
     for attempt in (lambda: ensure_topics(unreachable), lambda: make_producer(unreachable)):
         started = time.monotonic()
         with pytest.raises(BrokerUnavailableError, match="unreachable"):
