@@ -28,8 +28,8 @@ import time
 import numpy as np
 from _synthetic import generate, peak_rss_mib
 
-from clustering.assign import Assignment, OnlineClusterer
-from clustering.represent import Batch, SparseVectoriser, represent
+from clustering.online.assign import Assignment, OnlineClusterer
+from clustering.representation.represent import Batch, SparseVectoriser, represent
 from clustering.threads import limit_blas_threads
 from newsflow.settings import Settings
 

@@ -24,10 +24,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.clustering_tune import diagnostic_setup, load_set
-from clustering.embed import CachedEmbedder
-from clustering.graph_hdbscan import graph_hdbscan_labels
-from clustering.joint_features import neighbour_graph
-from clustering.represent import SparseVectoriser, represent
+from clustering.embedding.embed import CachedEmbedder
+from clustering.reclustering.graph_hdbscan import graph_hdbscan_labels
+from clustering.reclustering.joint_features import neighbour_graph
+from clustering.representation.represent import SparseVectoriser, represent
 from newsflow.settings import Settings
 
 BANDS = ((0.15, 0.20), (0.20, 0.25), (0.25, 0.30), (0.30, 0.35), (0.35, 0.40), (0.40, 0.45), (0.45, 0.50),

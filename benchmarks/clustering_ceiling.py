@@ -29,9 +29,9 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.clustering_tune import Labelled, diagnostic_setup, load_set
-from clustering.embed import CachedEmbedder
-from clustering.metrics import score
-from clustering.text import tokens
+from clustering.embedding.embed import CachedEmbedder
+from clustering.evaluation.metrics import score
+from clustering.representation.text import tokens
 from newsflow.records.doc import Doc
 from newsflow.settings import Settings
 

@@ -43,7 +43,7 @@ import numpy as np  # the offline switches above are set before the HF libraries
 from _embedding_cost import Arch, headlines, leads, measured_peak, stated_peak, token_lengths
 from _synthetic import peak_rss_mib
 
-from clustering.embed import CachedEmbedder, Embedder, MemoryCache, resolve_model, text_key
+from clustering.embedding.embed import CachedEmbedder, Embedder, MemoryCache, resolve_model, text_key
 from newsflow.settings import Settings
 
 log = logging.getLogger("bench.embedding")

@@ -40,8 +40,8 @@ def one_size(n: int, seed: int, mean_story_size: float) -> dict[str, Any]:
     """Measure one window in this process; returns the figures."""
     from _synthetic import current_rss_mib, generate, peak_rss_mib
 
-    import clustering.plan as plan_module
-    from clustering.plan import plan_recluster
+    import clustering.reclustering.plan as plan_module
+    from clustering.reclustering.plan import plan_recluster
     from clustering.window import Window, represent_window
     from newsflow.settings import Settings
 

@@ -32,10 +32,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.clustering_tune import diagnostic_setup, load_set
-from clustering.embed import CachedEmbedder
-from clustering.metrics import score
-from clustering.represent import Batch, SparseVectoriser, represent
-from clustering.text import normalise
+from clustering.embedding.embed import CachedEmbedder
+from clustering.evaluation.metrics import score
+from clustering.representation.represent import Batch, SparseVectoriser, represent
+from clustering.representation.text import normalise
 from newsflow.records.doc import Doc
 from newsflow.settings import Settings
 

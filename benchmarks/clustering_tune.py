@@ -33,12 +33,12 @@ from typing import Any
 
 import numpy as np
 
-from clustering.embed import CachedEmbedder, Embedder
-from clustering.eval_data import read_jsonl
-from clustering.evaluate import parse_article
-from clustering.metrics import score
-from clustering.recluster import cluster_window
-from clustering.represent import SparseVectoriser, represent
+from clustering.embedding.embed import CachedEmbedder, Embedder
+from clustering.evaluation.eval_data import read_jsonl
+from clustering.evaluation.evaluate import parse_article
+from clustering.evaluation.metrics import score
+from clustering.reclustering.recluster import cluster_window
+from clustering.representation.represent import SparseVectoriser, represent
 from newsflow.records.doc import Doc
 from newsflow.settings import Settings, load_settings
 

@@ -1,4 +1,4 @@
-"""The default model run compactly (clustering.compact_e5) against the plain load: same inputs, same
+"""The default model run compactly (clustering.embedding.compact_e5) against the plain load: same inputs, same
 vectors, less memory.
 
 1. **Ids.** Every distinct text of the shared sets as the worker embeds it (UCI headlines; title +
@@ -8,7 +8,7 @@ vectors, less memory.
 2. **Vectors.** ``--vectors`` of those texts encoded both ways: the largest absolute difference and
    the smallest cosine.
 3. **Memory.** Each way in a fresh process (``--memory-child``) that loads the model through
-   ``clustering.embed.Embedder``, as the worker does, and encodes every distinct text once (so the
+   ``clustering.embedding.embed.Embedder``, as the worker does, and encodes every distinct text once (so the
    token table's rows are touched as a long stream touches them): resident memory after loading and
    at the end, its peak (VmHWM) and the anonymous part (heap: not backed by a file).
 
@@ -47,8 +47,8 @@ def texts(settings: Settings) -> list[str]:
 
 
 def memory_child(compact: bool) -> None:
-    import clustering.embed as embed
-    from clustering.embed import Embedder
+    import clustering.embedding.embed as embed
+    from clustering.embedding.embed import Embedder
 
     if not compact:  # the plain load: as if the directory had no compact files
         embed.has_compact_files = lambda directory: False  # type: ignore[assignment]
@@ -80,7 +80,7 @@ def main() -> None:
     import numpy as np
     from sentence_transformers import SentenceTransformer
 
-    from clustering.compact_e5 import make_compact
+    from clustering.embedding.compact_e5 import make_compact
 
     directory = installed_path(MULTILINGUAL_E5_SMALL)
     if directory is None:

@@ -37,9 +37,9 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from _embedding_cost import token_lengths  # (the offline switches above are set before the HF libraries load)
 
-from clustering.embed import CachedEmbedder, Embedder, MemoryCache, load_model
-from clustering.eval_data import read_jsonl
-from clustering.evaluate import parse_article, run_evaluation
+from clustering.embedding.embed import CachedEmbedder, Embedder, MemoryCache, load_model
+from clustering.evaluation.eval_data import read_jsonl
+from clustering.evaluation.evaluate import parse_article, run_evaluation
 from newsflow.records.doc import Doc, dense_text
 from newsflow.settings import Settings, load_settings
 
@@ -90,7 +90,7 @@ def main() -> None:
     parser.add_argument("--no-eval", action="store_true", help="only the embedding rates")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
-    for noisy in ("sentence_transformers", "clustering.evaluate", "clustering.recluster"):
+    for noisy in ("sentence_transformers", "clustering.evaluation.evaluate", "clustering.reclustering.recluster"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
     base = load_settings()

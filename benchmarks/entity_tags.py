@@ -1,4 +1,4 @@
-"""Precision / recall of the entity tags (``clustering.entities``) on the hand-annotated gold set.
+"""Precision / recall of the entity tags (``clustering.labelling.entities``) on the hand-annotated gold set.
 
 The gold set (``benchmarks/data/entities_gold.jsonl``, rules in ``benchmarks/data/README.md``)
 holds 290 texts drawn from the shared labelled sets: UCI headlines, WikiNews titles + two
@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from clustering import entities, entity_words
-from clustering.entities import mentions
-from clustering.text import _german_morphology
+from clustering.labelling import entities, entity_words
+from clustering.labelling.entities import mentions
+from clustering.representation.text import _german_morphology
 
 GOLD = Path(__file__).parent / "data" / "entities_gold.jsonl"
 _LINE_START = re.compile(r"(?:^|[.!?:;\"“”„«»'‘’()\[\]–—|-]\s*)$")

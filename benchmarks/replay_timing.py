@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from clustering.eval_data import UCI_FILE, spread, uci_items
+from clustering.evaluation.eval_data import UCI_FILE, spread, uci_items
 
 STORIES = Path(__file__).resolve().parents[2] / "shared" / "data" / "stories"
 

@@ -35,11 +35,11 @@ import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from clustering.embed import CachedEmbedder, Embedder
-from clustering.eval_data import read_jsonl
-from clustering.evaluate import parse_article, simulate
-from clustering.metrics import bcubed_by_article, bcubed_mean, per_story
-from clustering.same_story_train import story_fold, train_from_files
+from clustering.embedding.embed import CachedEmbedder, Embedder
+from clustering.evaluation.eval_data import read_jsonl
+from clustering.evaluation.evaluate import parse_article, simulate
+from clustering.evaluation.metrics import bcubed_by_article, bcubed_mean, per_story
+from clustering.story_model.same_story_train import story_fold, train_from_files
 from newsflow.settings import Settings, load_settings
 from newsflow.store.database import open_store
 from newsflow.store.embeddings_repo import SqlVectorCache

@@ -243,7 +243,7 @@ def remember_history(settings: Settings, members: int, run: str) -> int:
     """Store ``members`` older topic members plus a quarter as many unassigned older articles, with
     their vectors cached as a running worker would have them; the number of articles stored."""
     from benchmarks.worker_reload import load, seed  # worker_reload builds on this module
-    from clustering.embed import Embedder
+    from clustering.embedding.embed import Embedder
 
     history = argparse.Namespace(history=members, topic_size=10, unassigned=members // 4)
     seed(settings, history, run)

@@ -26,7 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.worker_burst import fresh_store, headlines
-from clustering.embed import CachedEmbedder, Embedder
+from clustering.embedding.embed import CachedEmbedder, Embedder
 from clustering.processor import BatchProcessor, RawMessage
 from newsflow.contracts import ArticleRecord
 from newsflow.settings import Settings, load_settings

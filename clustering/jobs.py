@@ -18,9 +18,9 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
-from clustering.embed import CachedEmbedder, Embedder
+from clustering.embedding.embed import CachedEmbedder, Embedder
 from clustering.persist import RECLUSTER_JOB, load_window, next_topic_id, publish_pending_events
-from clustering.plan import ReclusterPlan, plan_recluster
+from clustering.reclustering.plan import ReclusterPlan, plan_recluster
 from clustering.window import window_start
 from newsflow.errors import BrokerUnavailableError
 from newsflow.records.topic import TopicStatus

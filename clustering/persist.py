@@ -13,10 +13,10 @@ from datetime import datetime
 
 from sqlalchemy import Connection, Engine
 
-from clustering.corpus import corpus_frequencies
-from clustering.embed import CachedEmbedder
-from clustering.labels import summarise
-from clustering.represent import SparseVectoriser, represent
+from clustering.embedding.embed import CachedEmbedder
+from clustering.labelling.labels import summarise
+from clustering.representation.corpus import corpus_frequencies
+from clustering.representation.represent import SparseVectoriser, represent
 from clustering.window import UNASSIGNED, Window, memory_start, pool_room, represent_window, window_start
 from newsflow.contracts import Record
 from newsflow.kafka import Producer, make_producer, publish, topic_names

@@ -35,10 +35,10 @@ import numpy as np
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
-from clustering.assign import Assignment, OnlineClusterer
-from clustering.corpus import count_articles
-from clustering.embed import CachedEmbedder, EmbeddingError
-from clustering.online_state import build_clusterer
+from clustering.embedding.embed import CachedEmbedder, EmbeddingError
+from clustering.embedding.reuse import EmbedCounts, plan_reuse
+from clustering.online.assign import Assignment, OnlineClusterer
+from clustering.online.online_state import build_clusterer
 from clustering.persist import (
     SUMMARY_MEMBERS,
     RecentMembers,
@@ -47,8 +47,8 @@ from clustering.persist import (
     recluster_marker,
     summaries_for,
 )
-from clustering.represent import Batch, SparseVectoriser, represent, take_rows
-from clustering.reuse import EmbedCounts, plan_reuse
+from clustering.representation.corpus import count_articles
+from clustering.representation.represent import Batch, SparseVectoriser, represent, take_rows
 from clustering.revisions import changed_revisions
 from clustering.window import window_start
 from newsflow import heap
@@ -286,7 +286,7 @@ class BatchProcessor:
         outcome.topics_created = len(created)
 
     def _count_new_articles(self, conn: Connection, batch: Batch) -> None:
-        """The corpus's document frequencies (``clustering.corpus``) count an article once: when it is
+        """The corpus's document frequencies (``clustering.representation.corpus``) count an article once: when it is
         first stored. Read under the write lock, so a replay or another worker's copy adds nothing."""
         if self.settings.document_frequencies != "corpus":
             return

@@ -14,9 +14,9 @@ from collections.abc import Iterable
 
 from sqlalchemy import Engine
 
-from clustering.assign import same_content
-from clustering.embed import CachedEmbedder, EmbeddingError
-from clustering.represent import Batch, SparseVectoriser, represent
+from clustering.embedding.embed import CachedEmbedder, EmbeddingError
+from clustering.online.assign import same_content
+from clustering.representation.represent import Batch, SparseVectoriser, represent
 from newsflow.settings import Settings
 from newsflow.store import articles_repo
 

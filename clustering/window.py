@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import scipy.sparse as sp
 
-from clustering.represent import Batch, SparseVectoriser, represent
+from clustering.representation.represent import Batch, SparseVectoriser, represent
 from newsflow.records.doc import Doc
 from newsflow.records.topic import TopicMeta
 from newsflow.settings import Settings
@@ -84,7 +84,7 @@ def represent_window(
     counts: sp.csr_matrix | None = None, corpus: tuple[np.ndarray, int] | None = None,
 ) -> tuple[Batch, SparseVectoriser]:  # fmt: skip
     """Representation of the window's docs, with the corpus's document frequencies (``corpus``:
-    frequencies and the number of articles counted, see ``clustering.corpus``), or else with
+    frequencies and the number of articles counted, see ``clustering.representation.corpus``), or else with
     frequencies counted over the window.
 
     ``df``: the window's frequencies, when the caller keeps them as the window slides (the

@@ -28,7 +28,7 @@ from typing import Any
 
 from sqlalchemy.exc import DataError, DBAPIError
 
-from clustering.embed import CachedEmbedder, Embedder
+from clustering.embedding.embed import CachedEmbedder, Embedder
 from clustering.persist import publish_pending_events
 from clustering.processor import BatchOutcome, BatchProcessor, RawMessage, dead_letter
 from clustering.threads import limit_blas_threads

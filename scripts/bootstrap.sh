@@ -76,9 +76,9 @@ for extra_model in ${extra_models//,/ }; do
   "$LOCAL_VENV/bin/newsflow" model install "$extra_model" ||
     fail "installing the optional model $extra_model failed (see the line above)"
 done
-# The ONNX exports the worker runs the models with (clustering/onnx_export.py: built once per model,
+# The ONNX exports the worker runs the models with (clustering/embedding/onnx_export.py: built once per model,
 # checked against sentence-transformers; without them the first worker start builds them itself).
-export_stamp="$CACHE_DIR/models/onnx/.bootstrap-$(cat "$ROOT/clustering/onnx_export.py" "$ROOT/clustering/onnx_model.py" | sha256sum | cut -c1-12)-$LOCK_HASH"
+export_stamp="$CACHE_DIR/models/onnx/.bootstrap-$(cat "$ROOT/clustering/embedding/onnx_export.py" "$ROOT/clustering/embedding/onnx_model.py" | sha256sum | cut -c1-12)-$LOCK_HASH"
 if [ ! -f "$export_stamp" ]; then
   step "ONNX exports of multilingual-e5-small and all-MiniLM-L6-v2"
   for export_model in multilingual-e5-small all-MiniLM-L6-v2; do

@@ -61,14 +61,14 @@ def evaluate(
     from newsflow.settings import load_settings
 
     if make_input is not None:
-        from clustering.eval_data import write_eval_inputs
+        from clustering.evaluation.eval_data import write_eval_inputs
 
         for path, count in write_eval_inputs(stories, make_input, seed=load_settings().random_seed).items():
             console.print(f"wrote {count} articles to {path}")
         return
     if input_path is None or out is None:
         raise typer.BadParameter("give INPUT.jsonl and --out PRED.tsv (or --make-input DIR)")
-    from clustering.evaluate import run_evaluation
+    from clustering.evaluation.evaluate import run_evaluation
 
     result = run_evaluation(load_settings(), input_path, out)
     console.print(f"wrote {result.articles} predictions to {out} ({result.clusters} clusters, {result.seconds:.1f} s)")
@@ -85,8 +85,8 @@ def train(
     ),
 ) -> None:
     """Train the same-story model from labelled streams (grouped cross-validation report included)."""
-    from clustering.embed import CachedEmbedder, Embedder
-    from clustering.same_story_train import story_fold, train_from_files
+    from clustering.embedding.embed import CachedEmbedder, Embedder
+    from clustering.story_model.same_story_train import story_fold, train_from_files
     from newsflow.settings import load_settings
     from newsflow.store.database import open_store
     from newsflow.store.embeddings_repo import SqlVectorCache

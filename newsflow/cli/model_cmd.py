@@ -41,12 +41,12 @@ def export_command(
     """
     import json as json_module
 
-    from clustering.onnx_export import ensure_export
-    from clustering.onnx_model import MANIFEST_FILE
+    from clustering.embedding.onnx_export import ensure_export
+    from clustering.embedding.onnx_model import MANIFEST_FILE
     from newsflow.settings import load_settings
 
     settings = load_settings(**({"embedding_model": name} if name else {}))
-    from clustering.embed import resolve_model
+    from clustering.embedding.embed import resolve_model
 
     model_id, location = resolve_model(settings)
     path = ensure_export(location, model_id)

@@ -105,7 +105,7 @@ class LazyEncoder:
 
 
 def _default_encoder(settings: Settings) -> QueryEncoder:
-    from clustering.embed import Embedder  # torch is imported only when semantic search is used
+    from clustering.embedding.embed import Embedder  # torch is imported only when semantic search is used
 
     return Embedder(settings)
 

@@ -1,6 +1,6 @@
 """The embedding cache in the store: vectors keyed by (model id, text hash), written once, read often.
 
-Implements ``clustering.embed.VectorCache`` on the ``embeddings`` table, so every worker, the
+Implements ``clustering.embedding.embed.VectorCache`` on the ``embeddings`` table, so every worker, the
 re-clustering job and a restarted worker share one cache. Vectors are float32 little-endian bytes.
 Writes are ``ON CONFLICT DO NOTHING``: two workers embedding the same text both succeed.
 """

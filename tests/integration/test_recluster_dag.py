@@ -10,7 +10,7 @@ from types import ModuleType
 import pytest
 from sqlalchemy import select
 
-from clustering.embed import CachedEmbedder, Embedder
+from clustering.embedding.embed import CachedEmbedder, Embedder
 from clustering.processor import BatchProcessor, RawMessage
 from newsflow.contracts import TopicEventRecord, decode
 from newsflow.kafka import topic_names

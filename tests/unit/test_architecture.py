@@ -78,8 +78,8 @@ def test_a_store_module_importing_clustering_breaks_the_layers(tmp_path: Path) -
 @pytest.mark.slow
 def test_kafka_python_outside_the_edge_breaks_its_contract(tmp_path: Path) -> None:
     root = _copy_of_the_code(tmp_path)
-    _plant(root, "clustering.plan", "import kafka")
+    _plant(root, "clustering.reclustering.plan", "import kafka")
     result = _lint_imports(root)
     assert result.returncode == 1
     assert "Contracts: 1 kept, 1 broken." in result.stdout
-    assert "clustering.plan -> kafka" in result.stdout
+    assert "clustering.reclustering.plan -> kafka" in result.stdout

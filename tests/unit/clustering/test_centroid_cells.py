@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from clustering.centroid_cells import CentroidCells
-from clustering.centroids import CentroidIndex
-from clustering.represent import SimilarityWeights
+from clustering.online.centroid_cells import CentroidCells
+from clustering.online.centroids import CentroidIndex
+from clustering.representation.represent import SimilarityWeights
 
 DIM, FEATURES = 64, 2**10
 WEIGHTS = SimilarityWeights(dense=1.0, sparse=0.0, decay_hours=0.0)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from clustering.csr import csr_from_arrays
+from clustering.representation.csr import csr_from_arrays
 
 
 def _arrays(rng: np.random.Generator, rows: int, cols: int, data_type: type, index_type: type):

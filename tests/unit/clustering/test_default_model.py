@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from clustering.embed import Embedder, resolve_model
-from clustering.same_story import from_settings
+from clustering.embedding.embed import Embedder, resolve_model
+from clustering.story_model.same_story import from_settings
 from newsflow.models import MULTILINGUAL_E5_SMALL, installed_path
 from newsflow.settings import Settings
 

@@ -5,7 +5,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from clustering.embed import (
+from clustering.embedding.embed import (
     BUNDLED_MODEL_ID,
     CachedEmbedder,
     Embedder,

@@ -13,9 +13,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from clustering.embed import CachedEmbedder, Embedder, MemoryCache
+from clustering.embedding.embed import CachedEmbedder, Embedder, MemoryCache
+from clustering.embedding.reuse import EmbedCounts, word_overlap
 from clustering.processor import BatchOutcome, BatchProcessor
-from clustering.reuse import EmbedCounts, word_overlap
 from clustering.worker import WorkerReport, _add
 from newsflow.settings import Settings
 from newsflow.store.database import open_store

@@ -13,10 +13,10 @@ from rich.console import Console
 from sqlalchemy import create_engine, select, text
 from typer.testing import CliRunner
 
-from clustering.entities import mentions
-from clustering.entity_rank import _window_idf, rank_entities, topic_entities
-from clustering.labels import summarise
-from clustering.represent import SparseVectoriser, represent
+from clustering.labelling.entities import mentions
+from clustering.labelling.entity_rank import _window_idf, rank_entities, topic_entities
+from clustering.labelling.labels import summarise
+from clustering.representation.represent import SparseVectoriser, represent
 from newsflow.cli import main as cli_main
 from newsflow.cli import topics_cmd
 from newsflow.query.detail import topic_detail

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from benchmarks.entity_tags import load, score
-from clustering.entities import mentions
+from clustering.labelling.entities import mentions
 
 
 def tags(text: str, language: str) -> set[str]:

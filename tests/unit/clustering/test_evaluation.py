@@ -15,12 +15,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-import clustering.evaluate as evaluate
-import clustering.plan as plan
-from clustering.embed import CachedEmbedder, Embedder, MemoryCache, text_key
-from clustering.eval_data import url_date, write_eval_inputs
-from clustering.evaluate import Simulation, _ModelOnDemand, run_evaluation, simulate
-from clustering.metrics import bcubed_by_article, bcubed_mean, load_gold, load_pred, per_story, score
+import clustering.evaluation.evaluate as evaluate
+import clustering.reclustering.plan as plan
+from clustering.embedding.embed import CachedEmbedder, Embedder, MemoryCache, text_key
+from clustering.evaluation.eval_data import url_date, write_eval_inputs
+from clustering.evaluation.evaluate import Simulation, _ModelOnDemand, run_evaluation, simulate
+from clustering.evaluation.metrics import bcubed_by_article, bcubed_mean, load_gold, load_pred, per_story, score
 from newsflow.records.doc import Doc
 from newsflow.records.topic import TopicMeta, TopicStatus
 from newsflow.settings import Settings

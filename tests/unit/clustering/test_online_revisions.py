@@ -15,12 +15,12 @@ import pytest
 import scipy.sparse as sp
 from sqlalchemy import Engine, func, select
 
-from clustering.assign import OnlineClusterer
-from clustering.centroid_cells import CentroidCells
-from clustering.centroids import CentroidIndex
-from clustering.embed import CachedEmbedder, Embedder
+from clustering.embedding.embed import CachedEmbedder, Embedder
+from clustering.online.assign import OnlineClusterer
+from clustering.online.centroid_cells import CentroidCells
+from clustering.online.centroids import CentroidIndex
 from clustering.processor import BatchProcessor
-from clustering.represent import Batch, SimilarityWeights, SparseVectoriser, represent
+from clustering.representation.represent import Batch, SimilarityWeights, SparseVectoriser, represent
 from newsflow.records.doc import Doc
 from newsflow.settings import Settings
 from newsflow.store import schema

@@ -8,8 +8,8 @@ from datetime import timedelta
 import numpy as np
 import pytest
 
-from clustering.plan import plan_recluster
-from clustering.recluster import cluster_window
+from clustering.reclustering.plan import plan_recluster
+from clustering.reclustering.recluster import cluster_window
 from clustering.window import Window, represent_window
 from newsflow.records.doc import Doc
 from newsflow.records.topic import TopicMeta, TopicStatus

@@ -16,10 +16,10 @@ import scipy.sparse as sp
 from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.spatial.distance import squareform
 
-from clustering.graph_hdbscan import graph_hdbscan_labels
-from clustering.neighbours import KnnGraph, _balanced_lists, _term_candidates, knn_graph
-from clustering.recluster import cluster_window, link_groups
-from clustering.represent import Batch, SparseVectoriser, represent
+from clustering.reclustering.graph_hdbscan import graph_hdbscan_labels
+from clustering.reclustering.neighbours import KnnGraph, _balanced_lists, _term_candidates, knn_graph
+from clustering.reclustering.recluster import cluster_window, link_groups
+from clustering.representation.represent import Batch, SparseVectoriser, represent
 from newsflow.records.doc import Doc
 from newsflow.settings import Settings
 from tests.unit.clustering.stories import T0

@@ -7,11 +7,11 @@ from datetime import timedelta
 import numpy as np
 from sqlalchemy import select
 
-from clustering.embed import CachedEmbedder, Embedder
+from clustering.embedding.embed import CachedEmbedder, Embedder
 from clustering.jobs import recluster_now
 from clustering.processor import BatchProcessor, RawMessage
-from clustering.recluster import cluster_window
-from clustering.represent import SparseVectoriser, represent
+from clustering.reclustering.recluster import cluster_window
+from clustering.representation.represent import SparseVectoriser, represent
 from newsflow.records.doc import Doc
 from newsflow.settings import Settings
 from newsflow.store import schema

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from clustering.joint_features import _sparse_projection
-from clustering.labels import keywords, summarise
-from clustering.recluster import cluster_window, link_groups, merge_stories, prune_cores
-from clustering.represent import Batch, SparseVectoriser, represent
+from clustering.labelling.labels import keywords, summarise
+from clustering.reclustering.joint_features import _sparse_projection
+from clustering.reclustering.recluster import cluster_window, link_groups, merge_stories, prune_cores
+from clustering.representation.represent import Batch, SparseVectoriser, represent
 from newsflow.records.doc import Doc
 from newsflow.settings import Settings
 from tests.unit.clustering.stories import STORIES, T0

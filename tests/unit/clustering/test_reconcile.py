@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import numpy as np
 
-from clustering.reconcile import ClusterInfo, Reconciliation, reconcile
+from clustering.reclustering.reconcile import ClusterInfo, Reconciliation, reconcile
 from newsflow.records.topic import TopicMeta, TopicStatus
 from newsflow.settings import Settings
 from tests.unit.clustering.stories import T0

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from clustering.assign import OnlineClusterer
-from clustering.embed import BUNDLED_MODEL_ID
-from clustering.represent import Batch, SparseVectoriser, represent
-from clustering.same_story import (
+from clustering.embedding.embed import BUNDLED_MODEL_ID
+from clustering.online.assign import OnlineClusterer
+from clustering.representation.represent import Batch, SparseVectoriser, represent
+from clustering.story_model.same_story import (
     FEATURES,
     SameStoryModel,
     SameStoryModelError,
@@ -21,7 +21,14 @@ from clustering.same_story import (
     load_model,
     pair_features,
 )
-from clustering.same_story_train import Pairs, cross_validate, labelled_batch, reliability_table, stream_pairs, train
+from clustering.story_model.same_story_train import (
+    Pairs,
+    cross_validate,
+    labelled_batch,
+    reliability_table,
+    stream_pairs,
+    train,
+)
 from newsflow.records.doc import Doc
 from newsflow.settings import Settings
 from tests.unit.clustering.stories import T0, TOY_DIM, toy_unit
@@ -163,7 +170,7 @@ def _batch(vectors: list[np.ndarray], hours: list[float], settings: Settings) ->
 def test_online_assignment_joins_by_probability_and_time_counts(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = Settings(sparse_features=2**12, join_probability=0.5, seed_probability=0.5)
     model = dense_only_model(cut_at=0.8, days=-8.0)
-    monkeypatch.setattr("clustering.assign.from_settings", lambda _settings: model)
+    monkeypatch.setattr("clustering.online.assign.from_settings", lambda _settings: model)
     oc = OnlineClusterer(settings, TOY_DIM)
     a, b = toy_unit(1.0, 0.1), toy_unit(1.0, 0.15)
     stranger = toy_unit(0.0, 1.0)
@@ -178,13 +185,15 @@ def test_online_assignment_joins_by_probability_and_time_counts(monkeypatch: pyt
 
 
 def test_the_re_clustering_links_and_prunes_by_probability(monkeypatch: pytest.MonkeyPatch) -> None:
-    from clustering.recluster import link_groups
+    from clustering.reclustering.recluster import link_groups
 
     settings = Settings(
         sparse_features=2**12, same_story_recluster="all", join_probability=0.5, merge_probability=0.9,
         core_probability=0.5,
     )
-    monkeypatch.setattr("clustering.recluster.from_settings", lambda _settings: dense_only_model(cut_at=0.8))
+    monkeypatch.setattr(
+        "clustering.reclustering.recluster.from_settings", lambda _settings: dense_only_model(cut_at=0.8)
+    )
     a = [toy_unit(1.0, 0.05 * k) for k in range(3)]  # one story
     b = [toy_unit(0.05 * k, 1.0) for k in range(3)]  # another
     near_a, stray, loose = toy_unit(1.0, 0.3), toy_unit(0.0, 0.0, 1.0), toy_unit(1.0, 0.0, 0.9)
@@ -202,8 +211,8 @@ def test_the_re_clustering_links_and_prunes_by_probability(monkeypatch: pytest.M
 
 
 def test_by_default_the_model_prunes_cores_and_the_cuts_link(monkeypatch: pytest.MonkeyPatch) -> None:
-    from clustering import recluster
-    from clustering.recluster import link_groups, prune_cores
+    from clustering.reclustering import recluster
+    from clustering.reclustering.recluster import link_groups, prune_cores
 
     settings = Settings(sparse_features=2**12)
     assert settings.same_story_recluster == "cores"
@@ -226,7 +235,7 @@ def test_by_default_the_model_prunes_cores_and_the_cuts_link(monkeypatch: pytest
     def no_score(_model: SameStoryModel) -> None:
         raise AssertionError("the linkage must keep its similarity cuts in 'cores' mode")
 
-    monkeypatch.setattr("clustering.recluster.from_settings", lambda _settings: model)
+    monkeypatch.setattr("clustering.reclustering.recluster.from_settings", lambda _settings: model)
     monkeypatch.setattr(recluster, "prune_cores", spy)
     monkeypatch.setattr(recluster, "model_score", no_score)
     link_groups(batch, cores, settings)
@@ -234,7 +243,7 @@ def test_by_default_the_model_prunes_cores_and_the_cuts_link(monkeypatch: pytest
 
 
 def test_story_merge_adds_the_models_merges_to_the_cuts(monkeypatch: pytest.MonkeyPatch) -> None:
-    from clustering.recluster import merge_stories
+    from clustering.reclustering.recluster import merge_stories
 
     settings = Settings(sparse_features=2**12, story_min_size=3, merge_probability=0.7, dense_weight=1.0,
                         sparse_weight=0.0, time_decay_hours=0.0, story_merge_threshold=0.98)  # fmt: skip
@@ -243,7 +252,9 @@ def test_story_merge_adds_the_models_merges_to_the_cuts(monkeypatch: pytest.Monk
     b = [toy_unit(0.05 * k, 1.0) for k in range(3)]
     batch = _batch([*a, *a2, *b], [0.0] * 9, settings)
     labels = np.array([0, 0, 0, 1, 1, 1, 2, 2, 2])
-    monkeypatch.setattr("clustering.recluster.from_settings", lambda _settings: dense_only_model(cut_at=0.9))
+    monkeypatch.setattr(
+        "clustering.reclustering.recluster.from_settings", lambda _settings: dense_only_model(cut_at=0.9)
+    )
     off = merge_stories(batch, labels, settings.model_copy(update={"same_story_recluster": "off"}))
     assert len(set(off.tolist())) == 3  # the cut alone keeps the two halves of story a apart
     merged = merge_stories(batch, labels, settings)  # default "cores": the cuts, then the model

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from sqlalchemy import Engine, select
 
-from clustering.embed import CachedEmbedder, Embedder
+from clustering.embedding.embed import CachedEmbedder, Embedder
 from clustering.processor import BatchProcessor, RawMessage
 from newsflow.settings import Settings
 from newsflow.store import memberships_repo, schema

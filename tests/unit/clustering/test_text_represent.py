@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from clustering.represent import SimilarityWeights, SparseVectoriser, doc_tokens, gap_to_span, represent
-from clustering.text import detect_language, tokens
+from clustering.representation.represent import SimilarityWeights, SparseVectoriser, doc_tokens, gap_to_span, represent
+from clustering.representation.text import detect_language, tokens
 from newsflow.records.doc import Doc
 from newsflow.settings import Settings
 from tests.unit.clustering.stories import T0
@@ -25,7 +25,7 @@ def test_tokens_fold_possessives_plurals_and_drop_stop_words() -> None:
 
 def german_keywords(titles: list[str], top: int) -> list[str]:
     """The keywords of a topic of German headlines."""
-    from clustering.labels import keywords
+    from clustering.labelling.labels import keywords
 
     docs = [Doc(id=str(k), title=t, body="", published=T0, language="de") for k, t in enumerate(titles)]
     vectoriser = SparseVectoriser(2**12)
@@ -89,7 +89,7 @@ def test_an_articles_weights_move_from_headline_to_full_text_with_its_body() -> 
 def test_average_linkage_over_sums_is_the_mean_of_each_pairs_own_weighted_similarity() -> None:
     """Headlines and full texts mixed: a pair is weighted by the geometric mean of its articles'
     weights, and the linkage over cluster sums equals the mean of those pairwise similarities."""
-    from clustering.agglomerate import ClusterSums, mean_similarity
+    from clustering.reclustering.agglomerate import ClusterSums, mean_similarity
 
     settings = Settings(sparse_features=2**12, time_decay_hours=0.0)
     rng = np.random.default_rng(3)
@@ -119,7 +119,7 @@ def test_full_text_clusters_merge_at_their_own_story_threshold() -> None:
     0.40), a headline cluster and a full-text one sit in between (cut 0.425)."""
     import scipy.sparse as sp
 
-    from clustering.agglomerate import ClusterSums, with_length_threshold
+    from clustering.reclustering.agglomerate import ClusterSums, with_length_threshold
 
     m = 4
     sums = ClusterSums(
@@ -134,7 +134,7 @@ def test_full_text_clusters_merge_at_their_own_story_threshold() -> None:
 
 
 def test_german_compounds_share_their_parts() -> None:
-    from clustering.text import compound_parts
+    from clustering.representation.text import compound_parts
 
     assert compound_parts("Rohstoffabkommen") == ("rohstoff", "abkommen")
     assert compound_parts("Rohstoff-Deal") == ("rohstoff", "deal")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np  # (also loads the BLAS library threadpoolctl inspects)
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from clustering.recluster import cluster_window
+from clustering.reclustering.recluster import cluster_window
 from clustering.threads import SMALL_WINDOW_ROWS, blas_threads, limit_blas_threads, window_threads
 from newsflow.settings import Settings
 from tests.unit.clustering.test_recluster_graph import as_batch, stories

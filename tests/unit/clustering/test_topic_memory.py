@@ -11,8 +11,8 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import Engine, select
 
-from clustering.embed import CachedEmbedder, Embedder, MemoryCache
-from clustering.evaluate import simulate
+from clustering.embedding.embed import CachedEmbedder, Embedder, MemoryCache
+from clustering.evaluation.evaluate import simulate
 from clustering.jobs import recluster_now
 from clustering.processor import BatchProcessor, RawMessage
 from clustering.window import newest_per_topic

@@ -6,10 +6,10 @@ from datetime import timedelta
 
 import numpy as np
 
-from clustering.reconcile import Reconciliation, absorb
-from clustering.represent import SparseVectoriser, represent
-from clustering.same_story import FEATURES, SameStoryModel
-from clustering.topic_merge import merge_topics
+from clustering.reclustering.reconcile import Reconciliation, absorb
+from clustering.reclustering.topic_merge import merge_topics
+from clustering.representation.represent import SparseVectoriser, represent
+from clustering.story_model.same_story import FEATURES, SameStoryModel
 from newsflow.contracts import TopicEventKind as Kind
 from newsflow.records.doc import Doc
 from newsflow.records.topic import LineageEvent, TopicMeta, TopicStatus

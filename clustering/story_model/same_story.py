@@ -191,7 +191,7 @@ def load_model(configured: str, embedding_model: str) -> SameStoryModel | None:
 
 def from_settings(settings: Settings) -> SameStoryModel | None:
     """The model ``settings.same_story_model`` names, for the configured embedding model (None: off)."""
-    from clustering.embed import resolve_model
+    from clustering.embedding.embed import resolve_model
 
     if artifact_path(settings.same_story_model) is None:
         return None

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from clustering.assign import OnlineClusterer
-from clustering.represent import Batch
+from clustering.online.assign import OnlineClusterer
+from clustering.representation.represent import Batch
 from clustering.window import UNASSIGNED, Window
 from newsflow.records.topic import TopicMeta, TopicStatus
 from newsflow.settings import Settings

@@ -35,7 +35,7 @@ import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from clustering.entity_words import (
+from clustering.labelling.entity_words import (
     ABBREVIATIONS,
     ACRONYM,
     ARTICLE_NAMES_DE,
@@ -57,7 +57,7 @@ from clustering.entity_words import (
     noun_like_de,
     shouted_common_en,
 )
-from clustering.text import STOP_WORDS, detect_language
+from clustering.representation.text import STOP_WORDS, detect_language
 
 _TOKEN = re.compile(r"\w+(?:['\-.]\w+)*|\n|[^\w\s]")
 _INITIALS = re.compile(r"^(?:[A-Z]\.)+[A-Z]$")  # "U.S", "J.D" (the final dot is a separate token)

@@ -20,8 +20,8 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import HashingVectorizer
 
-from clustering.csr import csr_from_arrays
-from clustering.text import detect_language, tokens
+from clustering.representation.csr import csr_from_arrays
+from clustering.representation.text import detect_language, tokens
 from newsflow.records.doc import Doc
 from newsflow.settings import Settings
 

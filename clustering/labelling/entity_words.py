@@ -5,7 +5,7 @@ the frequent news nouns, the endings that mark a noun, and the few proper names 
 article ("in der Ukraine"). English needs only the titles that precede a name and the capitalised
 words that are not names (days, months). All entries are lower case.
 
-Beyond the lists, HanTa's lexicons (the package ``clustering.text`` already uses for German
+Beyond the lists, HanTa's lexicons (the package ``clustering.representation.text`` already uses for German
 compounds; its German and English models ship inside the wheel) give a word's most likely part
 of speech out of context: a German word is a name where HanTa's best tag is ``NE`` (measured on
 ``benchmarks/entity_tags.py``'s gold set, German precision 0.57 → 0.9), and a shouted English word
@@ -18,7 +18,7 @@ import functools
 import re
 from typing import Any
 
-from clustering.text import _german_morphology
+from clustering.representation.text import _german_morphology
 
 ACRONYM = re.compile(r"^[A-ZÄÖÜ](?:[A-ZÄÖÜ0-9&]|[a-zäöü](?=[A-ZÄÖÜ])){1,5}$")  # "EU", "NATO", "AfD"
 ADJECTIVE_ENDINGS_DE = ("e", "en", "er", "es", "em")

@@ -28,11 +28,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 import scipy.sparse as sp
 
-from clustering.agglomerate import Compact, CsrRows, csr_matmul, grouping_matrix
-from clustering.centroid_cells import CentroidCells
-from clustering.centroids import CentroidIndex, PartsScorer, _csr_row, stack_rows
-from clustering.represent import Batch, SimilarityWeights
-from clustering.same_story import SameStoryModel, from_settings
+from clustering.online.centroid_cells import CentroidCells
+from clustering.online.centroids import CentroidIndex, PartsScorer, _csr_row, stack_rows
+from clustering.reclustering.agglomerate import Compact, CsrRows, csr_matmul, grouping_matrix
+from clustering.representation.represent import Batch, SimilarityWeights
+from clustering.story_model.same_story import SameStoryModel, from_settings
 from newsflow.settings import Settings
 
 log = logging.getLogger(__name__)

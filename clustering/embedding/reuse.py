@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
-from clustering.embed import Embedded
+from clustering.embedding.embed import Embedded
 from newsflow.records.doc import Doc
 from newsflow.settings import Settings
 from newsflow.store import articles_repo

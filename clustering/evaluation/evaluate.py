@@ -27,14 +27,14 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from clustering.assign import OnlineClusterer
-from clustering.csr import csr_from_arrays
-from clustering.embed import CachedEmbedder, Embedder, cache_namespace, resolve_model
-from clustering.eval_data import read_jsonl
-from clustering.metrics import score
-from clustering.online_state import build_clusterer
-from clustering.plan import ReclusterPlan, plan_recluster
-from clustering.represent import Batch, SparseVectoriser, doc_tokens, represent
+from clustering.embedding.embed import CachedEmbedder, Embedder, cache_namespace, resolve_model
+from clustering.evaluation.eval_data import read_jsonl
+from clustering.evaluation.metrics import score
+from clustering.online.assign import OnlineClusterer
+from clustering.online.online_state import build_clusterer
+from clustering.reclustering.plan import ReclusterPlan, plan_recluster
+from clustering.representation.csr import csr_from_arrays
+from clustering.representation.represent import Batch, SparseVectoriser, doc_tokens, represent
 from clustering.threads import blas_threads
 from clustering.window import (
     UNASSIGNED,

@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from clustering.neighbours import kmeans_centres
+from clustering.reclustering.neighbours import kmeans_centres
 
 _BLOCK = 4096  # rows per block of the k-means assignment
 

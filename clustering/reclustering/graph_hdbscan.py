@@ -22,7 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
 
-from clustering.neighbours import KnnGraph
+from clustering.reclustering.neighbours import KnnGraph
 from newsflow.settings import Settings
 
 _MIN_DISTANCE = 1e-9  # the spanning tree reads 0 as "no edge": duplicates sit this close instead

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from clustering.agglomerate import ClusterSums, agglomerate
-from clustering.neighbours import knn_graph
-from clustering.recluster import model_score
-from clustering.represent import Batch
-from clustering.same_story import SameStoryModel
+from clustering.reclustering.agglomerate import ClusterSums, agglomerate
+from clustering.reclustering.neighbours import knn_graph
+from clustering.reclustering.recluster import model_score
+from clustering.representation.represent import Batch
+from clustering.story_model.same_story import SameStoryModel
 from newsflow.settings import Settings
 
 _MAX_ROUNDS = 50  # a chain of topic merges this long would be a bug, not a story

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from clustering.entities import Mentions, mentions
-from clustering.entity_words import COMMON_EN, COMMON_NOUNS_DE, TITLES_EN
-from clustering.represent import SparseVectoriser
-from clustering.text import uncached_tokens
+from clustering.labelling.entities import Mentions, mentions
+from clustering.labelling.entity_words import COMMON_EN, COMMON_NOUNS_DE, TITLES_EN
+from clustering.representation.represent import SparseVectoriser
+from clustering.representation.text import uncached_tokens
 from newsflow.records.doc import Doc
 from newsflow.settings import Settings
 

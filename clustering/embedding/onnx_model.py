@@ -2,7 +2,7 @@
 
 ``import torch`` alone holds 727 MiB resident (its CUDA build's libraries and their heap), more
 than half the worker's memory budget; onnxruntime holds 44 MiB. So the worker runs an export of the
-model's transformer, made once per model by ``clustering.onnx_export`` (in a child process, so the
+model's transformer, made once per model by ``clustering.embedding.onnx_export`` (in a child process, so the
 worker itself never imports torch) and kept in ``~/.cache/newsflow/models/onnx``. The rest of the
 model is small and runs here in numpy, as sentence-transformers runs it: the prompt, the
 tokenizer, the token table lookup (the graph takes ``inputs_embeds``, so the default model keeps
@@ -148,7 +148,7 @@ class TokenTable:
         if self._rows is not None:
             return np.asarray(self._rows[ids], dtype=np.float32)
         assert self._scales is not None and self._nibbles is not None
-        # The arithmetic of clustering.compact_e5.Q4Embedding: a block is 16 low nibbles, then 16
+        # The arithmetic of clustering.embedding.compact_e5.Q4Embedding: a block is 16 low nibbles, then 16
         # high ones, each minus 8, times the block's float16 scale widened to float32.
         nibbles = self._nibbles[ids]
         nibbles = nibbles.reshape(*nibbles.shape[:-1], self._scales.shape[1], -1)
@@ -213,7 +213,7 @@ class OnnxEncoder:
 def _load_tokenizer(export: Path, manifest: dict[str, Any]) -> Any:
     kind = manifest["tokenizer"]
     if kind == "piece":
-        from clustering.piece_tokenizer import PieceTokenizer
+        from clustering.embedding.piece_tokenizer import PieceTokenizer
 
         return PieceTokenizer.from_directory(export)
     if kind == "tokenizers":

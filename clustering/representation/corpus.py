@@ -24,7 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 from sqlalchemy import Connection, Engine
 
-from clustering.represent import SparseVectoriser, doc_tokens
+from clustering.representation.represent import SparseVectoriser, doc_tokens
 from newsflow.records.doc import Doc
 from newsflow.settings import Settings
 from newsflow.store import articles_repo, term_frequencies_repo, topics_repo

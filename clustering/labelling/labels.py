@@ -14,9 +14,9 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from clustering.entity_rank import topic_entities
-from clustering.represent import Batch, SparseVectoriser, doc_tokens
-from clustering.text import detect_language, surface_words
+from clustering.labelling.entity_rank import topic_entities
+from clustering.representation.represent import Batch, SparseVectoriser, doc_tokens
+from clustering.representation.text import detect_language, surface_words
 from newsflow.records.doc import Doc
 from newsflow.records.topic import TopicSummary
 from newsflow.settings import Settings

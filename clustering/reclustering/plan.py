@@ -22,12 +22,12 @@ from datetime import datetime
 
 import numpy as np
 
-from clustering.labels import centroids_all, summarise_all
-from clustering.recluster import cluster_window
-from clustering.reconcile import ClusterInfo, Reconciliation, absorb, reconcile
-from clustering.same_story import from_settings
+from clustering.labelling.labels import centroids_all, summarise_all
+from clustering.reclustering.recluster import cluster_window
+from clustering.reclustering.reconcile import ClusterInfo, Reconciliation, absorb, reconcile
+from clustering.reclustering.topic_merge import merge_topics
+from clustering.story_model.same_story import from_settings
 from clustering.threads import blas_threads, window_threads
-from clustering.topic_merge import merge_topics
 from clustering.window import Window
 from newsflow.records.topic import LineageEvent, TopicSummary
 from newsflow.settings import Settings

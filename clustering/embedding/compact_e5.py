@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from clustering.piece_tokenizer import PieceTokenizer
+from clustering.embedding.piece_tokenizer import PieceTokenizer
 from newsflow import heap
 from newsflow.model_compact import TOKEN_TABLE_FILE
 

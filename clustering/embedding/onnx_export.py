@@ -1,7 +1,7 @@
-"""Build the ONNX export that ``clustering.onnx_model`` runs, once per model, in a child process.
+"""Build the ONNX export that ``clustering.embedding.onnx_model`` runs, once per model, in a child process.
 
 ``ensure_export`` finds a valid export in the cache or builds one by running this module as a
-child process (``python -m clustering.onnx_export LOCATION MODEL_ID OUT``): torch is needed to
+child process (``python -m clustering.embedding.onnx_export LOCATION MODEL_ID OUT``): torch is needed to
 trace the model, and a worker that imported it would keep its 727 MiB for good. The build loads
 the model with sentence-transformers (eager attention: a traced graph without SDPA's shape
 branches), exports the transformer from ``inputs_embeds`` to its last hidden state, writes what
@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from clustering.onnx_model import (
+from clustering.embedding.onnx_model import (
     EXPORT_FORMAT,
     HEAD_FILE,
     MANIFEST_FILE,
@@ -103,9 +103,9 @@ def _locked(path: Path) -> Iterator[None]:
 
 
 def _run_build(location: str, model_id: str, out: Path) -> None:
-    repo = str(Path(__file__).resolve().parents[1])
+    repo = str(Path(__file__).resolve().parents[2])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [repo, os.environ.get("PYTHONPATH")]))}
-    cmd = [sys.executable, "-m", "clustering.onnx_export", location, model_id, str(out)]
+    cmd = [sys.executable, "-m", "clustering.embedding.onnx_export", location, model_id, str(out)]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         lines = [line for line in done.stderr.splitlines() if line.strip()]
@@ -117,7 +117,7 @@ def _run_build(location: str, model_id: str, out: Path) -> None:
 
 def build(location: str, model_id: str, out: Path) -> float:
     """Export the model at ``location`` into ``out``; the largest deviation measured on ``CHECK_TEXTS``."""
-    from clustering.embed import _force_offline, _skip_triton
+    from clustering.embedding.embed import _force_offline, _skip_triton
 
     _force_offline()
     _skip_triton()
@@ -129,7 +129,7 @@ def build(location: str, model_id: str, out: Path) -> float:
     )
     compact = has_compact_files(source)
     if compact:
-        from clustering.compact_e5 import make_compact
+        from clustering.embedding.compact_e5 import make_compact
 
         make_compact(model, source)
     work = out.parent / f".{out.name}.tmp-{os.getpid()}"

@@ -1,7 +1,7 @@
 """XLM-R's tokenization over the compact SentencePiece model (``tokenizer.spm``, see
 ``newsflow.model_compact``): the same pieces and ids as transformers' XLM-R tokenizer, without its
-251 MB trie. Torch-free: the sentence-transformers path (``clustering.compact_e5``) and the ONNX path
-(``clustering.onnx_model``) both use it."""
+251 MB trie. Torch-free: the sentence-transformers path (``clustering.embedding.compact_e5``) and the ONNX path
+(``clustering.embedding.onnx_model``) both use it."""
 
 from __future__ import annotations
 

@@ -136,10 +136,10 @@ def load_model(settings: Settings) -> tuple[str, Any]:
 
 
 def load_onnx(settings: Settings, model_id: str, location: str) -> Any:
-    """The model's ONNX export (built once into the cache; ``clustering.onnx_model``)."""
+    """The model's ONNX export (built once into the cache; ``clustering.embedding.onnx_model``)."""
     try:
-        from clustering.onnx_export import ensure_export
-        from clustering.onnx_model import OnnxEncoder
+        from clustering.embedding.onnx_export import ensure_export
+        from clustering.embedding.onnx_model import OnnxEncoder
     except ImportError as exc:  # onnxruntime or onnx missing from an older environment
         raise ModelExportError(f"onnxruntime is not installed ({exc})") from exc
     export = ensure_export(location, model_id)
@@ -157,7 +157,7 @@ def load_sentence_transformer(settings: Settings, model_id: str, location: str) 
 
         model = SentenceTransformer(location, device=settings.embedding_device, local_files_only=True)
         if has_compact_files(Path(location)):
-            from clustering.compact_e5 import make_compact
+            from clustering.embedding.compact_e5 import make_compact
 
             make_compact(model, Path(location))
     except Exception as exc:  # the loader raises OSError, ValueError, HF errors... all mean "not loadable"

@@ -33,7 +33,7 @@ import logging
 import numpy as np
 import scipy.sparse as sp
 
-from clustering.agglomerate import (
+from clustering.reclustering.agglomerate import (
     ClusterSums,
     Compact,
     CsrRows,
@@ -48,11 +48,11 @@ from clustering.agglomerate import (
     with_group_margin,
     with_length_threshold,
 )
-from clustering.graph_hdbscan import graph_hdbscan_labels
-from clustering.joint_features import neighbour_graph
-from clustering.neighbours import KnnGraph, knn_graph
-from clustering.represent import Batch, SimilarityWeights
-from clustering.same_story import SameStoryModel, from_settings
+from clustering.reclustering.graph_hdbscan import graph_hdbscan_labels
+from clustering.reclustering.joint_features import neighbour_graph
+from clustering.reclustering.neighbours import KnnGraph, knn_graph
+from clustering.representation.represent import Batch, SimilarityWeights
+from clustering.story_model.same_story import SameStoryModel, from_settings
 from newsflow.settings import Settings
 
 log = logging.getLogger(__name__)

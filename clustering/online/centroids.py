@@ -17,9 +17,9 @@ from collections.abc import Callable
 import numpy as np
 import scipy.sparse as sp
 
-from clustering.centroid_cells import CentroidCells
-from clustering.csr import csr_from_arrays
-from clustering.represent import SimilarityWeights, gap_to_span
+from clustering.online.centroid_cells import CentroidCells
+from clustering.representation.csr import csr_from_arrays
+from clustering.representation.represent import SimilarityWeights, gap_to_span
 
 # Scores candidates from their parts instead of ``SimilarityWeights.combine``: (dense cosines,
 # sparse cosines, hours to each topic's span, member counts) → one score per candidate.

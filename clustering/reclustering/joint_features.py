@@ -12,9 +12,9 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.decomposition import PCA, TruncatedSVD
 
-from clustering.agglomerate import Compact
-from clustering.neighbours import KnnGraph, knn_graph
-from clustering.represent import Batch
+from clustering.reclustering.agglomerate import Compact
+from clustering.reclustering.neighbours import KnnGraph, knn_graph
+from clustering.representation.represent import Batch
 from newsflow.settings import Settings
 
 _SVD_OVERSAMPLES = 10  # scikit-learn's default for the randomised SVD

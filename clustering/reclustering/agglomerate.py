@@ -33,8 +33,8 @@ import scipy.sparse as sp
 from numpy.typing import DTypeLike
 from scipy.sparse import _sparsetools
 
-from clustering.csr import csr_from_arrays
-from clustering.represent import Batch, SimilarityWeights
+from clustering.representation.csr import csr_from_arrays
+from clustering.representation.represent import Batch, SimilarityWeights
 
 log = logging.getLogger(__name__)
 _PAIR_BLOCK = 16_384  # pairs scored at once (bounds the gathered rows)

@@ -33,9 +33,9 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from clustering.embed import CachedEmbedder
-from clustering.represent import Batch, SparseVectoriser, represent
-from clustering.same_story import FEATURES, SameStoryModel, pair_features
+from clustering.embedding.embed import CachedEmbedder
+from clustering.representation.represent import Batch, SparseVectoriser, represent
+from clustering.story_model.same_story import FEATURES, SameStoryModel, pair_features
 from newsflow.records.doc import Doc
 from newsflow.settings import Settings
 
@@ -283,8 +283,8 @@ def train(
 
 def read_stream(path: Path, keep: Callable[[str], bool] | None = None) -> tuple[list[Doc], list[str]]:
     """A labelled ``newsflow eval`` input in publication order (``keep``: which stories to use)."""
-    from clustering.eval_data import read_jsonl
-    from clustering.evaluate import parse_article
+    from clustering.evaluation.eval_data import read_jsonl
+    from clustering.evaluation.evaluate import parse_article
 
     rows = [parse_article(line, n) for n, line in enumerate(read_jsonl(path), 1)]
     rows = [(d, s) for d, s in rows if s is not None and (keep is None or keep(s))]

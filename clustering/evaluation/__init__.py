@@ -1,0 +1,1 @@
+"""``newsflow eval``: labelled streams replayed through the clustering, and their scores."""

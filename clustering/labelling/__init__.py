@@ -1,0 +1,1 @@
+"""How a topic presents itself: keywords, named entities, label, representative headline."""

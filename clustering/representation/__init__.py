@@ -1,0 +1,1 @@
+"""The representation every stage shares: text normalisation, dense + sparse rows, corpus frequencies."""

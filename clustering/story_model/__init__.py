@@ -1,0 +1,1 @@
+"""The same-story model: a calibrated probability that two sides tell one story, and its training."""
