@@ -19,11 +19,12 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 
 from clustering.embedding.embed import CachedEmbedder, Embedder
-from clustering.persist import RECLUSTER_JOB, load_window, next_topic_id, publish_pending_events
+from clustering.lineage_outbox import publish_pending_events
 from clustering.reclustering.plan import ReclusterPlan, plan_recluster
+from clustering.sql_state import RECLUSTER_JOB, SqlTopicWrites, load_window, next_topic_id
+from clustering.topic_state import apply_plan
 from clustering.window import window_start
 from newsflow.errors import BrokerUnavailableError
-from newsflow.records.topic import TopicStatus
 from newsflow.settings import Settings
 from newsflow.store import lineage_repo, memberships_repo, topics_repo
 from newsflow.store.database import open_store
@@ -58,29 +59,16 @@ def as_utc(when: datetime) -> datetime:
     return datetime(*utc.timetuple()[:6], utc.microsecond, tzinfo=UTC)
 
 
-def apply_plan(engine: Engine, plan: ReclusterPlan, report: ReclusterReport, window_from: datetime) -> None:
+def commit_plan(engine: Engine, plan: ReclusterPlan, report: ReclusterReport, window_from: datetime) -> None:
     """Write one plan in one transaction; ``IntegrityError`` if a new topic id was taken meanwhile.
 
     Also drops the membership tombstones from before ``window_from``: this commit makes every worker
     reload its online state from the store, so none needs them any more.
     """
-    rec, now = plan.reconciliation, plan.now
     with engine.begin() as conn:
         topics_repo.lock_topic_writes(conn)
-        topics_repo.create_topics(conn, rec.new_topics, now)
-        memberships_repo.write_memberships(
-            conn, [memberships_repo.Membership(a, t, None, "recluster") for a, t in sorted(plan.changed.items())], now
-        )
-        memberships_repo.delete_memberships(conn, plan.removed)
-        for absorbed, survivor in sorted(rec.merged_into.items()):
-            memberships_repo.move_members(conn, absorbed, survivor, now)
-        for topic_id, status in sorted(rec.status.items()):
-            merged = rec.merged_into.get(topic_id) if status is TopicStatus.MERGED else None
-            topics_repo.set_status(conn, topic_id, status, now, merged_into=merged)
-        topics_repo.refresh_stats(conn, plan.touched, now)
-        topics_repo.save_summaries(conn, plan.summaries, now)
-        lineage_repo.record_events(conn, plan.events)
-        topics_repo.record_job_run(conn, RECLUSTER_JOB, now, report.as_dict())
+        apply_plan(SqlTopicWrites(conn), plan)
+        topics_repo.record_job_run(conn, RECLUSTER_JOB, plan.now, report.as_dict())
         if pruned := memberships_repo.prune_removals(conn, window_from):
             log.debug("pruned %d membership tombstones from before %s", pruned, window_from.isoformat())
 
@@ -111,7 +99,7 @@ def recluster_now(
         report.events = plan.event_counts()
         report.seconds = round(time.monotonic() - started, 3)
         try:
-            apply_plan(engine, plan, report, window_start(now, settings))
+            commit_plan(engine, plan, report, window_start(now, settings))
             break
         except IntegrityError:
             if attempt == _RETRIES - 1:

@@ -39,27 +39,22 @@ from clustering.embedding.embed import CachedEmbedder, EmbeddingError
 from clustering.embedding.reuse import EmbedCounts, plan_reuse
 from clustering.online.assign import Assignment, OnlineClusterer
 from clustering.online.online_state import build_clusterer
-from clustering.persist import (
-    SUMMARY_MEMBERS,
-    RecentMembers,
-    load_window,
-    next_topic_id,
-    recluster_marker,
-    summaries_for,
-)
+from clustering.recent_members import SUMMARY_MEMBERS, RecentMembers
 from clustering.representation.corpus import count_articles
 from clustering.representation.represent import Batch, SparseVectoriser, represent, take_rows
 from clustering.revisions import changed_revisions
+from clustering.sql_state import SqlTopicWrites, load_window, next_topic_id, recluster_marker, summaries_for
+from clustering.topic_state import online_writes
 from clustering.window import window_start
 from newsflow import heap
 from newsflow.contracts import ArticleRecord, DeadLetterRecord, TopicEventKind, decode
 from newsflow.errors import RecordError
 from newsflow.records.doc import Doc
-from newsflow.records.topic import LineageEvent, TopicSummary
+from newsflow.records.topic import LineageEvent, Membership, TopicSummary
 from newsflow.settings import Settings
 from newsflow.store import articles_repo, lineage_repo, memberships_repo, topics_repo
 from newsflow.store.articles_repo import doc_from_record
-from newsflow.store.memberships_repo import Membership, MembershipChange
+from newsflow.store.memberships_repo import MembershipChange
 
 log = logging.getLogger(__name__)
 _RETRIES = 3
@@ -241,7 +236,8 @@ class BatchProcessor:
         batch = represent(docs, dense, vectoriser, self.settings, observe=True)
         previous = changed_revisions(self.engine, self.embedder, self.settings, vectoriser, batch, known)  # pre-upsert
         assignments = clusterer.learn_many(batch, previous=previous)
-        members = _new_memberships(assignments, known)
+        online = online_writes(assignments, known)
+        members = online.members
         left = [a for a in known if a not in clusterer.member_of]  # revised out of their topic, now pooled
         created = [a for a in assignments if a.created]
         # Summaries of the topics that gained or lost a member, or hold one with a new text.
@@ -257,11 +253,10 @@ class BatchProcessor:
                 changed = articles_repo.changed_stats_fields(conn, [r for r in records if r.id in before])
                 self._count_new_articles(conn, batch)
                 articles_repo.upsert_articles(conn, records, now)
-                topics_repo.create_topics(conn, [a.topic_id for a in created if a.topic_id is not None], now)
-                seqs = [
-                    memberships_repo.write_memberships(conn, members, now),
-                    memberships_repo.remove_members(conn, left, now),
-                ]
+                writes = SqlTopicWrites(conn)
+                writes.create_topics(online.created, now)
+                writes.write_memberships(members, now)
+                seqs = [*writes.write_seqs, memberships_repo.remove_members(conn, left, now)]
                 self._update_stats(conn, members, before, changed | set(left), now)
                 revived = topics_repo.revive_faded(conn, {m.topic_id for m in members}, now)
                 self._note_recent(conn, docs, members, clusterer.member_of)
@@ -330,17 +325,6 @@ class BatchProcessor:
         for d in docs:  # (noting a new member twice changes nothing)
             if (topic_id := member_of.get(d.id)) is not None:
                 self.recent.note(topic_id, d.id, d.published)
-
-
-def _new_memberships(assignments: list[Assignment], known: dict[str, int]) -> list[Membership]:
-    out: list[Membership] = []
-    for a in assignments:
-        if a.topic_id is None or known.get(a.article_id) == a.topic_id:
-            continue
-        out.append(Membership(a.article_id, a.topic_id, a.similarity, "online"))
-        if a.created and a.partner:
-            out.append(Membership(a.partner, a.topic_id, a.similarity, "online"))
-    return out
 
 
 def _born(a: Assignment, now: datetime, summaries: Mapping[int, TopicSummary]) -> LineageEvent:

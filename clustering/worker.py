@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy.exc import DataError, DBAPIError
 
 from clustering.embedding.embed import CachedEmbedder, Embedder
-from clustering.persist import publish_pending_events
+from clustering.lineage_outbox import publish_pending_events
 from clustering.processor import BatchOutcome, BatchProcessor, RawMessage, dead_letter
 from clustering.threads import limit_blas_threads
 from newsflow.errors import StoreUnavailableError

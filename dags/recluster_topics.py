@@ -39,7 +39,7 @@ def recluster_topics() -> None:
     @task
     def publish_events(report: dict[str, Any]) -> int:
         """Send pending lineage events to the topic-events Kafka topic (retried on broker errors)."""
-        from clustering.persist import publish_pending_events
+        from clustering.lineage_outbox import publish_pending_events
         from newsflow.settings import load_settings
         from newsflow.store.database import open_store
 

@@ -27,7 +27,7 @@ from newsflow.store import schema
 from newsflow.store.database import open_store, safe_store_url, store_origin
 
 log = logging.getLogger(__name__)
-RECLUSTER_JOB = "recluster"  # clustering.persist.RECLUSTER_JOB (not imported: keeps numpy out of the CLI)
+RECLUSTER_JOB = "recluster"  # clustering.sql_state.RECLUSTER_JOB (not imported: keeps numpy out of the CLI)
 INGEST_JOB = "ingest"
 TOP_ALERTS = 5
 SECTIONS = ("store", "consumer_lag", "feeds_failing", "last_ingest", "last_recluster", "alerts_firing", "dead_letters",

@@ -14,37 +14,28 @@ the configured store's cache, so a second evaluation of the same texts does not 
 
 from __future__ import annotations
 
-import bisect
 import itertools
 import logging
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
-import scipy.sparse as sp
 
 from clustering.embedding.embed import CachedEmbedder, Embedder, cache_namespace, resolve_model
 from clustering.evaluation.eval_data import read_jsonl
+from clustering.evaluation.memory_state import MemoryTopicState
 from clustering.evaluation.metrics import score
 from clustering.online.assign import OnlineClusterer
 from clustering.online.online_state import build_clusterer
 from clustering.reclustering.plan import ReclusterPlan, plan_recluster
-from clustering.representation.csr import csr_from_arrays
 from clustering.representation.represent import Batch, SparseVectoriser, doc_tokens, represent
 from clustering.threads import blas_threads
-from clustering.window import (
-    UNASSIGNED,
-    Window,
-    memory_start,
-    newest_per_topic,
-    pool_room,
-    represent_window,
-    window_start,
-)
+from clustering.topic_state import apply_plan, online_writes, remember
+from clustering.window import Window, memory_start, represent_window, window_start
 from newsflow.errors import ConfigError
 from newsflow.records.doc import Doc
 from newsflow.records.topic import TopicMeta, TopicStatus
@@ -80,16 +71,19 @@ def parse_article(line: dict[str, object], n: int) -> tuple[Doc, str | None]:
 
 
 class Simulation:
-    """The worker's and the re-clustering job's state, kept in memory.
+    """The worker's and the re-clustering job's state, kept in memory (``MemoryTopicState``).
 
-    Work whose result nobody reads is not done, and nothing is done twice; the state is exactly that
-    of doing it all (a unit test compares the two on a stream). A run that sees the same window as the
-    run before (the runs just before a change, and those a remembered article or a topic's fading
-    time asked for) takes that run's representation and clustering, which are functions of the
-    window's articles alone (``plan_recluster``'s ``labels``). The online state a run leaves is built
-    when the next batch needs it: a run followed by another run never has it built. Summaries are
-    only centroids: the evaluation keeps memberships, and reconciliation reads the centroids.
-    ``reuse = False`` does everything at every run, as the worker and the job do (for tests).
+    The clustering runs through the same code as in the worker and the job: online assignment and
+    ``online_writes`` per batch, ``plan_recluster`` then ``apply_plan`` per re-clustering, ``remember``
+    and ``build_clusterer`` for the online state a run leaves. Work whose result nobody reads is not
+    done, and nothing is done twice; the state is exactly that of doing it all (a unit test compares
+    the two on a stream). A run that sees the same window as the run before (the runs just before a
+    change, and those a remembered article or a topic's fading time asked for) takes that run's
+    representation and clustering, which are functions of the window's articles alone
+    (``plan_recluster``'s ``labels``). The online state a run leaves is built when the next batch needs
+    it: a run followed by another run never has it built. Summaries are only centroids: the evaluation
+    keeps memberships, and reconciliation reads the centroids. ``reuse = False`` does everything at
+    every run, as the worker and the job do (for tests).
     """
 
     reuse = True
@@ -97,15 +91,8 @@ class Simulation:
     def __init__(self, settings: Settings, dim: int) -> None:
         self.settings = settings
         self.dim = dim
-        self.docs: list[Doc] = []  # in publication order (``simulate`` feeds them so): windows are bisected
-        self.published_of: dict[str, datetime] = {}
-        self.members_of: dict[int, set[str]] = defaultdict(set)  # the inverse of ``memberships``
-        self.dense: list[np.ndarray] = []
-        self.memberships: dict[str, int] = {}
-        self.topics: dict[int, TopicMeta] = {}
+        self.state = MemoryTopicState(settings, dim)
         self.vectoriser = SparseVectoriser(settings.sparse_features)
-        self.terms: list[np.ndarray] = []  # each doc's hashed terms (one entry per term, as frequencies count)
-        self.term_counts: list[np.ndarray] = []  # and how often each occurs: its row of raw counts with ``terms``
         self._window_df = _SlidingFrequencies(settings.sparse_features)
         self._corpus_df = np.zeros(settings.sparse_features, dtype=np.int64)  # what the store's table counts
         self._corpus_n = 0
@@ -120,7 +107,7 @@ class Simulation:
         if self._pending is not None:
             window, now, next_id = self._pending
             self._pending = None
-            window.remembered, window.remembered_topics = self._remembered(now, window)
+            remember(self.state, window, now, self.settings)
             with blas_threads(self.settings.worker_blas_threads):  # as in the worker, which reloads this state
                 self._clusterer = build_clusterer(window, self.settings, next_id, self.dim)
             # Every topic id is below the next one, so the state's next id is the one it was built with.
@@ -133,7 +120,7 @@ class Simulation:
         return self._pending[2] if self._pending is not None else self.clusterer.next_topic_id
 
     def feed(self, docs: list[Doc], dense: np.ndarray) -> None:
-        """One worker batch: online assignment, then the store's bookkeeping."""
+        """One worker batch: online assignment, then what the batch writes."""
         clusterer = self.clusterer  # (built before the batch moves the document frequencies on)
         self._last = None  # the window changes
         if self.reuse:  # the frequencies counted as ``observe`` counts them, and kept for the windows
@@ -146,49 +133,27 @@ class Simulation:
             counts = batch.counts
         np.add.at(self._corpus_df, counts.indices, 1)  # (each article is fed once: its first store)
         self._corpus_n += len(docs)
-        self.terms.extend(np.split(counts.indices, counts.indptr[1:-1]))
-        self.term_counts.extend(np.split(counts.data, counts.indptr[1:-1]))
-        self.docs.extend(docs)
-        self.dense.extend(dense)
-        self.published_of.update((d.id, d.published) for d in docs)
-        for a in clusterer.learn_many(batch):
-            if a.topic_id is None:
-                continue
-            for article_id in (a.article_id, a.partner) if a.created else (a.article_id,):
-                self._join(article_id, a.topic_id)  # type: ignore[arg-type]
-            when = self.published_of[a.article_id]
-            meta = self.topics.get(a.topic_id)
-            if meta is None:
-                self.topics[a.topic_id] = TopicMeta(a.topic_id, TopicStatus.ACTIVE, when, when, 2, 2)
-            else:
-                meta.article_count += 1
-                meta.last_seen = max(meta.last_seen, when)
-                meta.status = TopicStatus.ACTIVE  # a remembered topic an article joined is revived
+        self.state.add_articles(docs, dense, counts)
+        self.state.record_online(online_writes(clusterer.learn_many(batch), {}))  # (each article is new)
 
     def recluster(self, now: datetime) -> ReclusterPlan:
-        since = window_start(now, self.settings)
-        rows = self._rows(since, now)
+        state, settings = self.state, self.settings
+        rows = state.rows(window_start(now, settings), now)
         last = self._last if self.reuse else None
         if last is not None and last.rows == rows:  # the same articles: the same representation and clusters
             batch, vectoriser, labels = last.batch, last.vectoriser, last.labels
         else:
-            dense = np.array([self.dense[i] for i in rows], dtype=np.float32).reshape(len(rows), self.dim)
-            corpus = (self._corpus_df, self._corpus_n) if self.settings.document_frequencies == "corpus" else None
-            df = self._window_df.slide(rows, self.terms) if self.reuse and corpus is None else None
-            counts = self._counts(rows) if self.reuse else None
+            corpus = (self._corpus_df, self._corpus_n) if settings.document_frequencies == "corpus" else None
+            df = self._window_df.slide(rows, state.terms) if self.reuse and corpus is None else None
+            counts = state.counts(rows) if self.reuse else None
             batch, vectoriser = represent_window(
-                [self.docs[i] for i in rows], dense, self.settings, df, counts, corpus=corpus
+                [state.docs[i] for i in rows], state.dense_rows(rows), settings, df, counts, corpus=corpus
             )
             labels = None
-        docs = batch.docs
-        live = {t: m for t, m in self.topics.items() if m.status is not TopicStatus.MERGED}
-        window = Window(
-            batch, vectoriser, {d.id: self.memberships[d.id] for d in docs if d.id in self.memberships}, live
-        )
-        plan = plan_recluster(window, now, self.settings, self.next_topic_id, labels=labels, summarise=not self.reuse)
-        self._apply(plan)
-        window.memberships = {d.id: self.memberships[d.id] for d in docs if d.id in self.memberships}
-        window.topics = {t: m for t, m in self.topics.items() if m.status is not TopicStatus.MERGED}
+        window = Window(batch, vectoriser, self._window_memberships(batch), self._live_topics())
+        plan = plan_recluster(window, now, settings, self.next_topic_id, labels=labels, summarise=not self.reuse)
+        apply_plan(state, plan)
+        window.memberships, window.topics = self._window_memberships(batch), self._live_topics()
         self.vectoriser = vectoriser
         self._last = _Clustered(rows, batch, vectoriser, plan.labels)
         self._pending, self._clusterer = (window, now, plan.reconciliation.next_topic_id), None
@@ -197,110 +162,31 @@ class Simulation:
         self.reclusterings += 1
         return plan
 
-    def _remembered(self, now: datetime, window: Window) -> tuple[Batch | None, list[int]]:
-        """Topic memory: what ``persist.load_window`` reads from the store — the newest members from
-        before the window of topics not merged away, and unassigned articles for the pool's room."""
-        start = memory_start(now, self.settings)
-        if start is None:
-            return None, []
-        before_window = self._rows(start, window_start(now, self.settings), upper_inclusive=False)
-        lo, hi = before_window.start, before_window.stop
-        newest_first = [self.docs[i].id for i in range(hi - 1, lo - 1, -1)]
-        members = [(a, self.memberships[a]) for a in newest_first if self.memberships.get(a) in window.topics]
-        cfg = self.settings
-        kept = newest_per_topic(members, cfg.topic_memory_members, cfg.topic_memory_max_members)
-        room = pool_room(len(window.batch) - len(window.memberships), cfg)
-        kept += [(a, UNASSIGNED) for a in newest_first if a not in self.memberships][:room]
-        if not kept:
-            return None, []
-        row_of = {self.docs[i].id: i for i in range(lo, hi)}
-        rows = [row_of[a] for a, _ in kept]
-        dense = np.array([self.dense[i] for i in rows], dtype=np.float32)
-        counts = self._counts(rows) if self.reuse else None
-        batch = represent([self.docs[i] for i in rows], dense, window.vectoriser, cfg, observe=False, counts=counts)
-        return batch, [t for _, t in kept]
+    def _window_memberships(self, batch: Batch) -> dict[str, int]:
+        memberships = self.state.memberships
+        return {d.id: memberships[d.id] for d in batch.docs if d.id in memberships}
 
-    def _counts(self, rows: Sequence[int]) -> sp.csr_matrix:
-        """The raw term counts of ``rows``: ``vectoriser.counts`` of their tokens, which counts each row alone."""
-        indptr = np.zeros(len(rows) + 1, dtype=np.int32)
-        np.cumsum([len(self.terms[i]) for i in rows], out=indptr[1:])
-        if indptr[-1] == 0:
-            return sp.csr_matrix((len(rows), self.settings.sparse_features), dtype=np.float32)
-        indices = np.concatenate([self.terms[i] for i in rows])
-        data = np.concatenate([self.term_counts[i] for i in rows])
-        return csr_from_arrays(data, indices, indptr, (len(rows), self.settings.sparse_features))
+    def _live_topics(self) -> dict[int, TopicMeta]:
+        return {t: m for t, m in self.state.topics.items() if m.status is not TopicStatus.MERGED}
 
     def next_change(self, now: datetime, next_article: datetime) -> datetime:
         """The earliest time after a re-clustering at ``now`` when the next one could see something
         else: the next article arrives, an article leaves the window, or a topic's fading time passes."""
+        state = self.state
         window = timedelta(hours=self.settings.recluster_window_hours)
         fade = timedelta(hours=self.settings.topic_fade_hours)
         since = window_start(now, self.settings)
-        leaving: Iterable[datetime] = (self.docs[i].published + window for i in self._rows(since, now))
+        leaving: Iterable[datetime] = (state.docs[i].published + window for i in state.rows(since, now))
         if (memory := memory_start(now, self.settings)) is not None:  # (what the online state remembers changes)
             span = timedelta(hours=self.settings.topic_memory_hours)
-            remembered = self._rows(memory, since, upper_inclusive=False)
-            leaving = itertools.chain(leaving, (self.docs[i].published + span for i in remembered))
-        fading = (m.last_seen + fade for m in self.topics.values() if m.status is TopicStatus.ACTIVE)
+            remembered = state.rows(memory, since, upper_inclusive=False)
+            leaving = itertools.chain(leaving, (state.docs[i].published + span for i in remembered))
+        fading = (m.last_seen + fade for m in state.topics.values() if m.status is TopicStatus.ACTIVE)
         return min([next_article, *(t for t in (*leaving, *fading) if t > now)])
-
-    def _apply(self, plan: ReclusterPlan) -> None:
-        """What ``jobs.apply_plan`` does to the store, done to memory."""
-        rec = plan.reconciliation
-        for article_id, topic_id in plan.changed.items():
-            self._join(article_id, topic_id)
-        for article_id in plan.removed:
-            self._leave(article_id)
-        moves = [(a, into) for topic_id, into in rec.merged_into.items() for a in self.members_of.get(topic_id, ())]
-        for article_id, into in moves:  # what memberships_repo.move_members does per absorbed topic
-            self._join(article_id, into)
-        for topic_id in rec.new_topics:
-            self.topics[topic_id] = TopicMeta(topic_id, TopicStatus.ACTIVE, plan.now, plan.now)
-        for topic_id, status in rec.status.items():
-            self.topics[topic_id].status = status
-        self._refresh_stats(plan.touched)
-        for e in plan.events:
-            self.topics[e.topic_id].last_event_count = e.article_count
-        for topic_id, centroid in plan.centroids.items():
-            self.topics[topic_id].centroid = centroid
-
-    def _refresh_stats(self, topic_ids: Iterable[int]) -> None:
-        for topic_id in set(topic_ids):
-            ts = [self.published_of[a] for a in self.members_of.get(topic_id, ())]
-            meta = self.topics.get(topic_id)
-            if meta is not None and ts:
-                meta.article_count, meta.first_seen, meta.last_seen = len(ts), min(ts), max(ts)
-            elif meta is not None:
-                meta.article_count = 0
-
-    def _rows(self, start: datetime, end: datetime, *, upper_inclusive: bool = True) -> range:
-        """Rows of ``docs`` published from ``start`` to ``end`` (``end`` itself unless ``upper_inclusive`` is off)."""
-        lo = bisect.bisect_left(self.docs, start, key=lambda d: d.published)
-        if upper_inclusive:
-            return range(lo, bisect.bisect_right(self.docs, end, key=lambda d: d.published))
-        return range(lo, bisect.bisect_left(self.docs, end, key=lambda d: d.published))
-
-    def _join(self, article_id: str, topic_id: int) -> None:
-        if (old := self.memberships.get(article_id)) is not None:
-            self.members_of[old].discard(article_id)
-        self.memberships[article_id] = topic_id
-        self.members_of[topic_id].add(article_id)
-
-    def _leave(self, article_id: str) -> None:
-        topic_id = self.memberships.pop(article_id, None)
-        if topic_id is not None:
-            self.members_of[topic_id].discard(article_id)
 
     def final_topics(self) -> dict[str, int]:
         """Every article's topic; unassigned ones get singleton ids above every topic id."""
-        next_id = max([*self.topics, self.next_topic_id - 1, 0]) + 1
-        out: dict[str, int] = {}
-        for doc in self.docs:
-            if doc.id in self.memberships:
-                out[doc.id] = self.memberships[doc.id]
-            else:
-                out[doc.id], next_id = next_id, next_id + 1
-        return out
+        return self.state.topic_of_every_article(max([*self.state.topics, self.next_topic_id - 1, 0]) + 1)
 
 
 class _SlidingFrequencies:
@@ -399,7 +285,7 @@ class _Progress:
         if done < self.next_at:
             return
         self.next_at = done + max(self.total // 10, 1)
-        topics = sum(1 for m in sim.topics.values() if m.status is TopicStatus.ACTIVE)
+        topics = sum(1 for m in sim.state.topics.values() if m.status is TopicStatus.ACTIVE)
         log.info("eval: %d of %d articles streamed, %d re-clusterings, %d active topics",
                  done, self.total, sim.reclusterings, topics)  # fmt: skip
 

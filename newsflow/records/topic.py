@@ -33,6 +33,16 @@ class TopicMeta:
 
 
 @dataclass(frozen=True)
+class Membership:
+    """An article's place in a topic, as decided online or by a re-clustering."""
+
+    article_id: str
+    topic_id: int
+    similarity: float | None
+    method: str  # online | recluster
+
+
+@dataclass(frozen=True)
 class LineageEvent:
     topic_id: int
     kind: TopicEventKind

@@ -16,16 +16,9 @@ from datetime import datetime
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
+from newsflow.records.topic import Membership
 from newsflow.store.schema import articles, membership_removals, topic_memberships
 from newsflow.store.upsert import ID_CHUNK, chunked, upsert
-
-
-@dataclass(frozen=True)
-class Membership:
-    article_id: str
-    topic_id: int
-    similarity: float | None
-    method: str  # online | recluster
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,10 @@ from sqlalchemy import Engine
 
 from clustering.embedding.embed import CachedEmbedder, Embedder, MemoryCache
 from clustering.evaluation.evaluate import simulate
-from clustering.persist import load_window
 from clustering.processor import BatchProcessor
 from clustering.representation.corpus import corpus_frequencies, documents_per_term
 from clustering.representation.represent import SparseVectoriser, doc_tokens
+from clustering.sql_state import load_window
 from newsflow.errors import ConfigError
 from newsflow.settings import Settings
 from newsflow.store import articles_repo, term_frequencies_repo

@@ -177,10 +177,10 @@ def test_the_replay_skips_only_work_whose_result_it_already_has(
     monkeypatch.setattr(Simulation, "reuse", False)
     full = simulate(settings, docs, cached)
     assert fast.reclusterings == full.reclusterings > 50
-    assert fast.final_topics() == full.final_topics() and fast.memberships == full.memberships
-    assert topic_state(fast.topics) == topic_state(full.topics)
+    assert fast.final_topics() == full.final_topics() and fast.state.memberships == full.state.memberships
+    assert topic_state(fast.state.topics) == topic_state(full.state.topics)
     assert np.array_equal(fast.vectoriser.df, full.vectoriser.df) and fast.vectoriser.n_docs == full.vectoriser.n_docs
-    statuses = Counter(m.status for m in full.topics.values())
+    statuses = Counter(m.status for m in full.state.topics.values())
     assert len(set(full.final_topics().values())) >= 3 and statuses[TopicStatus.FADED] >= 1
     assert calls["cluster_window"] == calls["build_clusterer"] == full.reclusterings
     assert shortcuts["cluster_window"] == shortcuts["represent_window"] < full.reclusterings / 2

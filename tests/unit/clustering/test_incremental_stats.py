@@ -1,7 +1,7 @@
 """The worker's per-batch topic upkeep is incremental, and gives what a full recomputation gives.
 
 Statistics are folded in for new members (``topics_repo.add_to_stats``) and summaries read the most
-recent members from ``persist.RecentMembers`` instead of scanning: over a randomized run of batches
+recent members from ``recent_members.RecentMembers`` instead of scanning: over a randomized run of batches
 — copies of real headlines at random times and outlets, revisions that change the time or outlet,
 and an article another writer placed in a different topic — every topic's stored statistics equal a
 recount from its members, and its stored summary equals one made from a scan of all its members.
@@ -19,8 +19,9 @@ from sqlalchemy import Engine, select
 
 import clustering.processor as processor_module
 from clustering.embedding.embed import CachedEmbedder, Embedder
-from clustering.persist import RecentMembers, summaries_for
 from clustering.processor import BatchProcessor, RawMessage
+from clustering.recent_members import RecentMembers
+from clustering.sql_state import summaries_for
 from newsflow.contracts import ArticleRecord
 from newsflow.settings import Settings
 from newsflow.store import memberships_repo, schema, topics_repo

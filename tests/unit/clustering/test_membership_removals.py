@@ -13,10 +13,11 @@ from sqlalchemy import Engine, create_engine, inspect, select
 
 from clustering.embedding.embed import Embedder
 from clustering.jobs import recluster_now
+from newsflow.records.topic import Membership
 from newsflow.settings import Settings
 from newsflow.store import articles_repo, memberships_repo, schema, topics_repo
 from newsflow.store.database import migrate, open_store
-from newsflow.store.memberships_repo import Membership, MembershipChange
+from newsflow.store.memberships_repo import MembershipChange
 from tests.unit.clustering.stories import T0, record
 from tests.unit.migration_steps import migrate_to
 
