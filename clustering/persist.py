@@ -14,9 +14,9 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine
 
 from clustering.embedding.embed import CachedEmbedder
-from clustering.labelling.labels import summarise
-from clustering.representation.corpus import corpus_frequencies
-from clustering.representation.represent import SparseVectoriser, represent
+from clustering.labelling.labels import LabelParams, summarise
+from clustering.representation.corpus import CorpusParams, corpus_frequencies
+from clustering.representation.represent import RepresentParams, SparseVectoriser, represent
 from clustering.window import UNASSIGNED, Window, memory_start, pool_room, represent_window, window_start
 from newsflow.contracts import Record
 from newsflow.kafka import Producer, make_producer, publish, topic_names
@@ -37,7 +37,8 @@ def load_window(engine: Engine, embedder: CachedEmbedder, settings: Settings, no
         memberships = memberships_repo.window_memberships(conn, since)
         topics = topics_repo.load_topics(conn)
     dense = embedder.embed([d.dense_text(settings) for d in docs])
-    corpus = corpus_frequencies(engine, settings) if settings.document_frequencies == "corpus" else None
+    counting = CorpusParams.from_settings(settings)
+    corpus = corpus_frequencies(engine, counting) if settings.document_frequencies == "corpus" else None
     batch, vectoriser = represent_window(docs, dense, settings, corpus=corpus)
     window = Window(batch=batch, vectoriser=vectoriser, memberships=memberships, topics=topics)
     _remember(engine, embedder, settings, now, window)
@@ -66,7 +67,8 @@ def _remember(engine: Engine, embedder: CachedEmbedder, settings: Settings, now:
         return
     docs = [by_id[a] for a, _ in kept]
     dense = embedder.embed([d.dense_text(settings) for d in docs])
-    window.remembered = represent(docs, dense, window.vectoriser, settings, observe=False)
+    params = RepresentParams.from_settings(settings)
+    window.remembered = represent(docs, dense, window.vectoriser, params, observe=False)
     window.remembered_topics = [t for _, t in kept]
 
 
@@ -145,12 +147,13 @@ def summaries_for(
         ids_of.update(scanned)
     docs = {d.id: d for d in articles_repo.docs_by_id(conn, [a for ids in ids_of.values() for a in ids])}
     out: dict[int, TopicSummary] = {}
+    labelling = LabelParams.from_settings(settings)
     for topic_id, ids in sorted(ids_of.items()):
         chosen = sorted((docs[a] for a in ids if a in docs), key=lambda d: (d.published, d.id))[-max_members:]
         if not chosen:
             continue
         dense = embedder.embed([d.dense_text(settings) for d in chosen])  # cache hits: members were embedded
-        out[topic_id] = summarise(chosen, dense, vectoriser, settings)
+        out[topic_id] = summarise(chosen, dense, vectoriser, labelling)
     return out
 
 

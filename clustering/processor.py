@@ -48,7 +48,7 @@ from clustering.persist import (
     summaries_for,
 )
 from clustering.representation.corpus import count_articles
-from clustering.representation.represent import Batch, SparseVectoriser, represent, take_rows
+from clustering.representation.represent import Batch, RepresentParams, SparseVectoriser, represent, take_rows
 from clustering.revisions import changed_revisions
 from clustering.window import window_start
 from newsflow import heap
@@ -153,7 +153,8 @@ class BatchProcessor:
         if not docs:
             return
         dense = self.embedder.embed([d.dense_text(self.settings) for d in docs])  # cached by their writer
-        self.clusterer.absorb(represent(docs, dense, self.vectoriser, self.settings), [foreign[d.id] for d in docs])
+        batch = represent(docs, dense, self.vectoriser, RepresentParams.from_settings(self.settings))
+        self.clusterer.absorb(batch, [foreign[d.id] for d in docs])
         for d in docs:
             self.recent.note(foreign[d.id], d.id, d.published)
         topics = {foreign[d.id] for d in docs}
@@ -238,7 +239,7 @@ class BatchProcessor:
     ) -> None:
         clusterer, vectoriser = self._fresh_state(now)
         known = {d.id: clusterer.member_of[d.id] for d in docs if d.id in clusterer.member_of}  # not O(window)
-        batch = represent(docs, dense, vectoriser, self.settings, observe=True)
+        batch = represent(docs, dense, vectoriser, RepresentParams.from_settings(self.settings), observe=True)
         previous = changed_revisions(self.engine, self.embedder, self.settings, vectoriser, batch, known)  # pre-upsert
         assignments = clusterer.learn_many(batch, previous=previous)
         members = _new_memberships(assignments, known)

@@ -30,11 +30,11 @@ import scipy.sparse as sp
 from clustering.embedding.embed import CachedEmbedder, Embedder, cache_namespace, resolve_model
 from clustering.evaluation.eval_data import read_jsonl
 from clustering.evaluation.metrics import score
-from clustering.online.assign import OnlineClusterer
+from clustering.online.assign import AssignParams, OnlineClusterer
 from clustering.online.online_state import build_clusterer
 from clustering.reclustering.plan import ReclusterPlan, plan_recluster
 from clustering.representation.csr import csr_from_arrays
-from clustering.representation.represent import Batch, SparseVectoriser, doc_tokens, represent
+from clustering.representation.represent import Batch, RepresentParams, SparseVectoriser, doc_tokens, represent
 from clustering.threads import blas_threads
 from clustering.window import (
     UNASSIGNED,
@@ -109,7 +109,7 @@ class Simulation:
         self._window_df = _SlidingFrequencies(settings.sparse_features)
         self._corpus_df = np.zeros(settings.sparse_features, dtype=np.int64)  # what the store's table counts
         self._corpus_n = 0
-        self._clusterer: OnlineClusterer | None = OnlineClusterer(settings, dim)
+        self._clusterer: OnlineClusterer | None = OnlineClusterer(AssignParams.from_settings(settings), dim)
         self._pending: tuple[Window, datetime, int] | None = None  # the online state the last run left, unbuilt
         self._last: _Clustered | None = None  # the last run's window, representation and clustering
         self.reclusterings = 0
@@ -137,12 +137,13 @@ class Simulation:
         clusterer = self.clusterer  # (built before the batch moves the document frequencies on)
         self._last = None  # the window changes
         if self.reuse:  # the frequencies counted as ``observe`` counts them, and kept for the windows
-            counts = self.vectoriser.counts([doc_tokens(d, self.settings) for d in docs])
+            counts = self.vectoriser.counts([doc_tokens(d, self.settings.sparse_text_chars) for d in docs])
             np.add.at(self.vectoriser.df, counts.indices, 1)
             self.vectoriser.n_docs += len(docs)
-            batch = represent(docs, dense, self.vectoriser, self.settings, observe=False, counts=counts)
+            batch = represent(docs, dense, self.vectoriser, RepresentParams.from_settings(self.settings), observe=False,
+                              counts=counts)  # fmt: skip
         else:
-            batch = represent(docs, dense, self.vectoriser, self.settings, observe=True)
+            batch = represent(docs, dense, self.vectoriser, RepresentParams.from_settings(self.settings), observe=True)
             counts = batch.counts
         np.add.at(self._corpus_df, counts.indices, 1)  # (each article is fed once: its first store)
         self._corpus_n += len(docs)
@@ -217,7 +218,8 @@ class Simulation:
         rows = [row_of[a] for a, _ in kept]
         dense = np.array([self.dense[i] for i in rows], dtype=np.float32)
         counts = self._counts(rows) if self.reuse else None
-        batch = represent([self.docs[i] for i in rows], dense, window.vectoriser, cfg, observe=False, counts=counts)
+        batch = represent([self.docs[i] for i in rows], dense, window.vectoriser, RepresentParams.from_settings(cfg),
+                          observe=False, counts=counts)  # fmt: skip
         return batch, [t for _, t in kept]
 
     def _counts(self, rows: Sequence[int]) -> sp.csr_matrix:
