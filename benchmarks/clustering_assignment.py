@@ -21,6 +21,7 @@ compared.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 import time
@@ -28,8 +29,8 @@ import time
 import numpy as np
 from _synthetic import generate, peak_rss_mib
 
-from clustering.online.assign import Assignment, OnlineClusterer
-from clustering.representation.represent import Batch, SparseVectoriser, represent
+from clustering.online.assign import Assignment, AssignParams, OnlineClusterer
+from clustering.representation.represent import Batch, RepresentParams, SparseVectoriser, represent
 from clustering.threads import limit_blas_threads
 from newsflow.settings import Settings
 
@@ -91,9 +92,11 @@ def main() -> None:
     queries = sorted(known + others)  # arrival order = publication order
 
     vectoriser = SparseVectoriser(settings.sparse_features)
-    window = represent([data.docs[i] for i in install], data.dense[install], vectoriser, settings)
-    new = represent([data.docs[i] for i in queries], data.dense[queries], vectoriser, settings, observe=False)
-    clusterer = OnlineClusterer(settings, data.dense.shape[1], next_topic_id=1)
+    representing = RepresentParams.from_settings(settings)
+    window = represent([data.docs[i] for i in install], data.dense[install], vectoriser, representing)
+    new = represent([data.docs[i] for i in queries], data.dense[queries], vectoriser, representing, observe=False)
+    params = AssignParams.from_settings(settings)
+    clusterer = OnlineClusterer(params, data.dense.shape[1], next_topic_id=1)
     t0 = time.perf_counter()
     clusterer.add_topics(np.asarray(labels, dtype=np.int64), window)
     install_s = time.perf_counter() - t0
@@ -101,7 +104,7 @@ def main() -> None:
 
     predict_ms, predictions = time_predictions(clusterer, new)
     # The same articles against a search of every topic: what the centroid cells cost in answers and save in time.
-    exact = OnlineClusterer(settings.model_copy(update={"assign_index_min_topics": 2**62}), data.dense.shape[1])
+    exact = OnlineClusterer(dataclasses.replace(params, assign_index_min_topics=2**62), data.dense.shape[1])
     exact.add_topics(np.asarray(labels, dtype=np.int64), window)
     exact_ms, exact_predictions = time_predictions(exact, new)
     del exact

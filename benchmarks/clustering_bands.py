@@ -27,7 +27,8 @@ from benchmarks.clustering_tune import diagnostic_setup, load_set
 from clustering.embedding.embed import CachedEmbedder
 from clustering.reclustering.graph_hdbscan import graph_hdbscan_labels
 from clustering.reclustering.joint_features import neighbour_graph
-from clustering.representation.represent import SparseVectoriser, represent
+from clustering.reclustering.recluster import ReclusterParams
+from clustering.representation.represent import RepresentParams, SparseVectoriser, represent
 from newsflow.settings import Settings
 
 BANDS = ((0.15, 0.20), (0.20, 0.25), (0.25, 0.30), (0.30, 0.35), (0.35, 0.40), (0.40, 0.45), (0.45, 0.50),
@@ -39,8 +40,9 @@ def core_pairs(path: Path, half: int | None, settings: Settings, embedder: Cache
     """Rows (mean cross similarity, same majority story 0/1) for core pairs at similarity ≥ ``FLOOR``."""
     docs, gold = load_set(path, half)
     batch = represent(docs, embedder.embed([d.dense_text(settings) for d in docs]),
-                      SparseVectoriser(settings.sparse_features), settings)  # fmt: skip
-    labels = graph_hdbscan_labels(neighbour_graph(batch, settings), settings)
+                      SparseVectoriser(settings.sparse_features), RepresentParams.from_settings(settings))  # fmt: skip
+    params = ReclusterParams.from_settings(settings)
+    labels = graph_hdbscan_labels(neighbour_graph(batch, params.features, params.neighbours), params.hdbscan)
     stories = np.array([gold[d.id] for d in docs])
     cores = [np.flatnonzero(labels == c) for c in range(int(labels.max()) + 1)]
     majority = [Counter(stories[c].tolist()).most_common(1)[0][0] for c in cores]

@@ -42,6 +42,7 @@ def one_size(n: int, seed: int, mean_story_size: float) -> dict[str, Any]:
 
     import clustering.reclustering.plan as plan_module
     from clustering.reclustering.plan import plan_recluster
+    from clustering.reclustering.recluster import ReclusterParams
     from clustering.window import Window, represent_window
     from newsflow.settings import Settings
 
@@ -63,7 +64,7 @@ def one_size(n: int, seed: int, mean_story_size: float) -> dict[str, Any]:
     inner: dict[str, Any] = {}
     real_cluster_window = plan_module.cluster_window
 
-    def timed_cluster_window(b: Any, s: Settings) -> np.ndarray:
+    def timed_cluster_window(b: Any, s: ReclusterParams) -> np.ndarray:
         started = time.perf_counter()
         labels = real_cluster_window(b, s)
         inner["cluster_window_s"] = time.perf_counter() - started

@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.clustering_tune import diagnostic_setup, load_set
 from clustering.embedding.embed import CachedEmbedder
 from clustering.evaluation.metrics import score
-from clustering.representation.represent import Batch, SparseVectoriser, represent
+from clustering.representation.represent import Batch, RepresentParams, SparseVectoriser, represent
 from clustering.representation.text import normalise
 from newsflow.records.doc import Doc
 from newsflow.settings import Settings
@@ -74,7 +74,7 @@ def separability(docs: list[Doc], gold: dict[str, str], sim: np.ndarray) -> dict
 def represent_set(docs: list[Doc], embedder: CachedEmbedder, settings: Settings) -> Batch:
     vectoriser = SparseVectoriser(settings.sparse_features)
     dense = embedder.embed([d.dense_text(settings) for d in docs])
-    return represent(docs, dense, vectoriser, settings)  # IDF over the whole set, as over a window
+    return represent(docs, dense, vectoriser, RepresentParams.from_settings(settings))  # IDF over the whole set
 
 
 def main() -> None:

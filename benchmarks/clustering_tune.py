@@ -37,8 +37,8 @@ from clustering.embedding.embed import CachedEmbedder, Embedder
 from clustering.evaluation.eval_data import read_jsonl
 from clustering.evaluation.evaluate import parse_article
 from clustering.evaluation.metrics import score
-from clustering.reclustering.recluster import cluster_window
-from clustering.representation.represent import SparseVectoriser, represent
+from clustering.reclustering.recluster import ReclusterParams, cluster_window
+from clustering.representation.represent import RepresentParams, SparseVectoriser, represent
 from newsflow.records.doc import Doc
 from newsflow.settings import Settings, load_settings
 
@@ -73,8 +73,8 @@ def thinned_mix(medium: Labelled, uci: Labelled, seed: int, mean_size: float = 3
 
 def bcubed(docs: list[Doc], gold: dict[str, str], settings: Settings, embedder: CachedEmbedder) -> dict[str, Any]:
     dense = embedder.embed([d.dense_text(settings) for d in docs])
-    batch = represent(docs, dense, SparseVectoriser(settings.sparse_features), settings)
-    labels = cluster_window(batch, settings)
+    batch = represent(docs, dense, SparseVectoriser(settings.sparse_features), RepresentParams.from_settings(settings))
+    labels = cluster_window(batch, ReclusterParams.from_settings(settings))
     pred = {d.id: (str(x) if x >= 0 else f"single-{d.id}") for d, x in zip(docs, labels.tolist(), strict=True)}
     return score(gold, pred)
 

@@ -41,7 +41,7 @@ from clustering.online.assign import Assignment, OnlineClusterer
 from clustering.online.online_state import build_clusterer
 from clustering.recent_members import SUMMARY_MEMBERS, RecentMembers
 from clustering.representation.corpus import count_articles
-from clustering.representation.represent import Batch, SparseVectoriser, represent, take_rows
+from clustering.representation.represent import Batch, RepresentParams, SparseVectoriser, represent, take_rows
 from clustering.revisions import changed_revisions
 from clustering.sql_state import SqlTopicWrites, load_window, next_topic_id, recluster_marker, summaries_for
 from clustering.topic_state import online_writes
@@ -148,7 +148,8 @@ class BatchProcessor:
         if not docs:
             return
         dense = self.embedder.embed([d.dense_text(self.settings) for d in docs])  # cached by their writer
-        self.clusterer.absorb(represent(docs, dense, self.vectoriser, self.settings), [foreign[d.id] for d in docs])
+        batch = represent(docs, dense, self.vectoriser, RepresentParams.from_settings(self.settings))
+        self.clusterer.absorb(batch, [foreign[d.id] for d in docs])
         for d in docs:
             self.recent.note(foreign[d.id], d.id, d.published)
         topics = {foreign[d.id] for d in docs}
@@ -233,7 +234,7 @@ class BatchProcessor:
     ) -> None:
         clusterer, vectoriser = self._fresh_state(now)
         known = {d.id: clusterer.member_of[d.id] for d in docs if d.id in clusterer.member_of}  # not O(window)
-        batch = represent(docs, dense, vectoriser, self.settings, observe=True)
+        batch = represent(docs, dense, vectoriser, RepresentParams.from_settings(self.settings), observe=True)
         previous = changed_revisions(self.engine, self.embedder, self.settings, vectoriser, batch, known)  # pre-upsert
         assignments = clusterer.learn_many(batch, previous=previous)
         online = online_writes(assignments, known)

@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 
 from clustering.embedding.embed import CachedEmbedder, EmbeddingError
 from clustering.online.assign import same_content
-from clustering.representation.represent import Batch, SparseVectoriser, represent
+from clustering.representation.represent import Batch, RepresentParams, SparseVectoriser, represent
 from newsflow.settings import Settings
 from newsflow.store import articles_repo
 
@@ -50,7 +50,7 @@ def changed_revisions(
     except EmbeddingError as exc:  # rare (the cache holds them): these wait for the re-clustering
         log.warning("embedding %d old revisions failed (%s); not re-deciding them now", len(docs), exc)
         return {}
-    old = represent(docs, dense, vectoriser, settings, observe=False)
+    old = represent(docs, dense, vectoriser, RepresentParams.from_settings(settings), observe=False)
     vectoriser.observe(old.counts, sign=-1)
     row_of = {d.id: i for i, d in enumerate(batch.docs)}
     previous = {d.id: old.row(k) for k, d in enumerate(docs) if d.id in row_of}

@@ -15,10 +15,10 @@ import numpy as np
 from sqlalchemy import Connection, Engine
 
 from clustering.embedding.embed import CachedEmbedder
-from clustering.labelling.labels import summarise
+from clustering.labelling.labels import LabelParams, summarise
 from clustering.recent_members import SUMMARY_MEMBERS, RecentMembers
-from clustering.representation.corpus import corpus_frequencies
-from clustering.representation.represent import Batch, SparseVectoriser, represent
+from clustering.representation.corpus import CorpusParams, corpus_frequencies
+from clustering.representation.represent import Batch, RepresentParams, SparseVectoriser, represent
 from clustering.topic_state import remember
 from clustering.window import Window, represent_window, window_start
 from newsflow.records.topic import LineageEvent, Membership, TopicStatus, TopicSummary
@@ -50,7 +50,7 @@ class SqlTopicState:
             by_id = {d.id: d for d in articles_repo.docs_by_id(conn, article_ids)}
         docs = [by_id[a] for a in article_ids]
         dense = self.embedder.embed([d.dense_text(self.settings) for d in docs])
-        return represent(docs, dense, vectoriser, self.settings, observe=False)
+        return represent(docs, dense, vectoriser, RepresentParams.from_settings(self.settings), observe=False)
 
 
 class SqlTopicWrites:
@@ -97,7 +97,8 @@ def load_window(engine: Engine, embedder: CachedEmbedder, settings: Settings, no
         memberships = memberships_repo.window_memberships(conn, since)
         topics = topics_repo.load_topics(conn)
     dense = embedder.embed([d.dense_text(settings) for d in docs])
-    corpus = corpus_frequencies(engine, settings) if settings.document_frequencies == "corpus" else None
+    counting = CorpusParams.from_settings(settings)
+    corpus = corpus_frequencies(engine, counting) if settings.document_frequencies == "corpus" else None
     batch, vectoriser = represent_window(docs, dense, settings, corpus=corpus)
     window = Window(batch=batch, vectoriser=vectoriser, memberships=memberships, topics=topics)
     remember(SqlTopicState(engine, embedder, settings), window, now, settings)
@@ -148,10 +149,11 @@ def summaries_for(
         ids_of.update(scanned)
     docs = {d.id: d for d in articles_repo.docs_by_id(conn, [a for ids in ids_of.values() for a in ids])}
     out: dict[int, TopicSummary] = {}
+    labelling = LabelParams.from_settings(settings)
     for topic_id, ids in sorted(ids_of.items()):
         chosen = sorted((docs[a] for a in ids if a in docs), key=lambda d: (d.published, d.id))[-max_members:]
         if not chosen:
             continue
         dense = embedder.embed([d.dense_text(settings) for d in chosen])  # cache hits: members were embedded
-        out[topic_id] = summarise(chosen, dense, vectoriser, settings)
+        out[topic_id] = summarise(chosen, dense, vectoriser, labelling)
     return out

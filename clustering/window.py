@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import scipy.sparse as sp
 
-from clustering.representation.represent import Batch, SparseVectoriser, represent
+from clustering.representation.represent import Batch, RepresentParams, SparseVectoriser, represent
 from newsflow.records.doc import Doc
 from newsflow.records.topic import TopicMeta
 from newsflow.settings import Settings
@@ -92,14 +92,15 @@ def represent_window(
     ``counts``: the docs' raw term counts, when the caller keeps them (see ``represent``).
     """
     vectoriser = SparseVectoriser(settings.sparse_features)
+    params = RepresentParams.from_settings(settings)
     if corpus is not None:
         df, n_docs = corpus
     elif df is None:
-        return represent(docs, dense, vectoriser, settings, observe=True, counts=counts), vectoriser
+        return represent(docs, dense, vectoriser, params, observe=True, counts=counts), vectoriser
     else:
         n_docs = len(docs)
     vectoriser.df[:] = df
     vectoriser.n_docs = n_docs
-    return represent(docs, dense, vectoriser, settings, observe=False, counts=counts), vectoriser
+    return represent(docs, dense, vectoriser, params, observe=False, counts=counts), vectoriser
 
 

@@ -80,7 +80,12 @@ def _force_offline() -> None:
 
 def resolve_model(settings: Settings) -> tuple[str, str]:
     """``(model id for the cache, name or path to load)`` for the configured model."""
-    configured = embedding_model_name(settings.embedding_model)
+    return resolve_embedding_model(settings.embedding_model)
+
+
+def resolve_embedding_model(embedding_model: str) -> tuple[str, str]:
+    """``resolve_model`` for an ``embedding_model`` setting's value."""
+    configured = embedding_model_name(embedding_model)
     if configured.lower() not in MINILM_NAMES:
         return _resolve_configured(configured)
     try:

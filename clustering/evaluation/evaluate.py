@@ -29,10 +29,10 @@ from clustering.embedding.embed import CachedEmbedder, Embedder, cache_namespace
 from clustering.evaluation.eval_data import read_jsonl
 from clustering.evaluation.memory_state import MemoryTopicState
 from clustering.evaluation.metrics import score
-from clustering.online.assign import OnlineClusterer
+from clustering.online.assign import AssignParams, OnlineClusterer
 from clustering.online.online_state import build_clusterer
 from clustering.reclustering.plan import ReclusterPlan, plan_recluster
-from clustering.representation.represent import Batch, SparseVectoriser, doc_tokens, represent
+from clustering.representation.represent import Batch, RepresentParams, SparseVectoriser, doc_tokens, represent
 from clustering.threads import blas_threads
 from clustering.topic_state import apply_plan, online_writes, remember
 from clustering.window import Window, memory_start, represent_window, window_start
@@ -96,7 +96,7 @@ class Simulation:
         self._window_df = _SlidingFrequencies(settings.sparse_features)
         self._corpus_df = np.zeros(settings.sparse_features, dtype=np.int64)  # what the store's table counts
         self._corpus_n = 0
-        self._clusterer: OnlineClusterer | None = OnlineClusterer(settings, dim)
+        self._clusterer: OnlineClusterer | None = OnlineClusterer(AssignParams.from_settings(settings), dim)
         self._pending: tuple[Window, datetime, int] | None = None  # the online state the last run left, unbuilt
         self._last: _Clustered | None = None  # the last run's window, representation and clustering
         self.reclusterings = 0
@@ -124,12 +124,13 @@ class Simulation:
         clusterer = self.clusterer  # (built before the batch moves the document frequencies on)
         self._last = None  # the window changes
         if self.reuse:  # the frequencies counted as ``observe`` counts them, and kept for the windows
-            counts = self.vectoriser.counts([doc_tokens(d, self.settings) for d in docs])
+            counts = self.vectoriser.counts([doc_tokens(d, self.settings.sparse_text_chars) for d in docs])
             np.add.at(self.vectoriser.df, counts.indices, 1)
             self.vectoriser.n_docs += len(docs)
-            batch = represent(docs, dense, self.vectoriser, self.settings, observe=False, counts=counts)
+            batch = represent(docs, dense, self.vectoriser, RepresentParams.from_settings(self.settings), observe=False,
+                              counts=counts)  # fmt: skip
         else:
-            batch = represent(docs, dense, self.vectoriser, self.settings, observe=True)
+            batch = represent(docs, dense, self.vectoriser, RepresentParams.from_settings(self.settings), observe=True)
             counts = batch.counts
         np.add.at(self._corpus_df, counts.indices, 1)  # (each article is fed once: its first store)
         self._corpus_n += len(docs)

@@ -17,7 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from clustering.representation.csr import csr_from_arrays
-from clustering.representation.represent import Batch, SparseVectoriser, represent
+from clustering.representation.represent import Batch, RepresentParams, SparseVectoriser, represent
 from clustering.topic_state import OnlineWrites
 from clustering.window import newest_per_topic
 from newsflow.records.doc import Doc
@@ -30,6 +30,7 @@ class MemoryTopicState:
 
     def __init__(self, settings: Settings, dim: int) -> None:
         self.settings = settings
+        self.representing = RepresentParams.from_settings(settings)
         self.dim = dim
         self.docs: list[Doc] = []
         self.row_of: dict[str, int] = {}
@@ -88,7 +89,7 @@ class MemoryTopicState:
         rows = [self.row_of[a] for a in article_ids]
         docs = [self.docs[i] for i in rows]
         dense, counts = self.dense_rows(rows), self.counts(rows)
-        return represent(docs, dense, vectoriser, self.settings, observe=False, counts=counts)
+        return represent(docs, dense, vectoriser, self.representing, observe=False, counts=counts)
 
     # --- TopicWrites ---------------------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from clustering.labelling.entities import Mentions, mentions
 from clustering.labelling.entity_words import COMMON_EN, COMMON_NOUNS_DE, TITLES_EN
 from clustering.representation.represent import SparseVectoriser
 from clustering.representation.text import uncached_tokens
-from newsflow.records.doc import Doc
+from newsflow.records.doc import Doc, dense_text
 from newsflow.settings import Settings
 
 
@@ -141,11 +141,26 @@ def _root(key: str, parent: dict[str, str]) -> str:
     return key
 
 
-def topic_entities(docs: Sequence[Doc], vectoriser: SparseVectoriser, settings: Settings, top: int) -> list[str]:
-    """Top named entities of the members, by share of members naming them × the window's IDF."""
+@dataclass(frozen=True)
+class EntityParams:
+    """How many names a topic keeps, and how much of each member they are read from (its title and lead)."""
+
+    embedding_lead_chars: int
+    topic_entities: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> EntityParams:
+        return cls(embedding_lead_chars=settings.embedding_lead_chars, topic_entities=settings.topic_entities)
+
+
+def topic_entities(docs: Sequence[Doc], vectoriser: SparseVectoriser, params: EntityParams) -> list[str]:
+    """The top ``params.topic_entities`` named entities of the members, by share of members naming them ×
+    the window's IDF."""
+    top = params.topic_entities
     if top <= 0:
         return []
-    found = [mentions(d.dense_text(settings), d.language) for d in docs]  # title + lead: where news names names
+    # Title + lead (the dense text): where news names names.
+    found = [mentions(dense_text(d.title, d.body, params.embedding_lead_chars), d.language) for d in docs]
     return rank_entities(found, lambda names: _window_idf(names, vectoriser), top)
 
 

@@ -32,10 +32,50 @@ from clustering.online.centroid_cells import CentroidCells
 from clustering.online.centroids import CentroidIndex, PartsScorer, _csr_row, stack_rows
 from clustering.reclustering.agglomerate import Compact, CsrRows, csr_matmul, grouping_matrix
 from clustering.representation.represent import Batch, SimilarityWeights
-from clustering.story_model.same_story import SameStoryModel, from_settings
+from clustering.story_model.same_story import SameStoryModel, SameStoryParams, configured_model
 from newsflow.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AssignParams:
+    """The online assignment's knobs: similarity weights, the same-story model and its cuts (or the similarity
+    cuts without one), the candidate search (``CentroidCells``), the hashing space and the pool's size."""
+
+    weights: SimilarityWeights
+    story: SameStoryParams
+    join_probability: float
+    seed_probability: float
+    assign_threshold: float
+    assign_threshold_long: float
+    seed_threshold: float
+    seed_threshold_long: float
+    assign_candidates: int
+    assign_index_min_topics: int
+    assign_index_probe: int
+    random_seed: int
+    sparse_features: int
+    seed_pool_size: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AssignParams:
+        return cls(
+            weights=SimilarityWeights.from_settings(settings),
+            story=SameStoryParams.from_settings(settings),
+            join_probability=settings.join_probability,
+            seed_probability=settings.seed_probability,
+            assign_threshold=settings.assign_threshold,
+            assign_threshold_long=settings.assign_threshold_long,
+            seed_threshold=settings.seed_threshold,
+            seed_threshold_long=settings.seed_threshold_long,
+            assign_candidates=settings.assign_candidates,
+            assign_index_min_topics=settings.assign_index_min_topics,
+            assign_index_probe=settings.assign_index_probe,
+            random_seed=settings.random_seed,
+            sparse_features=settings.sparse_features,
+            seed_pool_size=settings.seed_pool_size,
+        )
 
 
 @dataclass(frozen=True)
@@ -51,19 +91,19 @@ class Assignment:
 class OnlineClusterer:
     """Assigns articles to topics one at a time. Holds the active topics and the unassigned pool."""
 
-    def __init__(self, settings: Settings, dim: int, next_topic_id: int = 1) -> None:
-        self.weights = SimilarityWeights.from_settings(settings)
-        self.model = from_settings(settings)
+    def __init__(self, params: AssignParams, dim: int, next_topic_id: int = 1) -> None:
+        self.weights = params.weights
+        self.model = configured_model(params.story)
         if self.model is not None:  # probabilities: the same cut for headlines and full texts
-            self.assign_cuts = (settings.join_probability, settings.join_probability)
-            self.seed_cuts = (settings.seed_probability, settings.seed_probability)
+            self.assign_cuts = (params.join_probability, params.join_probability)
+            self.seed_cuts = (params.seed_probability, params.seed_probability)
         else:  # (headline, full text) cuts: full texts lean on TF-IDF, whose similarities run lower.
-            self.assign_cuts = (settings.assign_threshold, settings.assign_threshold_long)
-            self.seed_cuts = (settings.seed_threshold, settings.seed_threshold_long)
-        self.candidates = settings.assign_candidates
-        cells = CentroidCells(settings.assign_index_min_topics, settings.assign_index_probe, settings.random_seed)
-        self.topics = CentroidIndex(dim, settings.sparse_features, cells=cells)
-        self.pool = _Pool(dim, settings.seed_pool_size)
+            self.assign_cuts = (params.assign_threshold, params.assign_threshold_long)
+            self.seed_cuts = (params.seed_threshold, params.seed_threshold_long)
+        self.candidates = params.assign_candidates
+        cells = CentroidCells(params.assign_index_min_topics, params.assign_index_probe, params.random_seed)
+        self.topics = CentroidIndex(dim, params.sparse_features, cells=cells)
+        self.pool = _Pool(dim, params.seed_pool_size)
         self.member_of: dict[str, int] = {}
         self.next_topic_id = next_topic_id
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from clustering.online.assign import OnlineClusterer
+from clustering.online.assign import AssignParams, OnlineClusterer
 from clustering.representation.represent import Batch
 from clustering.window import UNASSIGNED, Window
 from newsflow.records.topic import TopicMeta, TopicStatus
@@ -17,7 +17,7 @@ def build_clusterer(window: Window, settings: Settings, next_topic_id: int, dim:
     Without topic memory only active topics are joinable: faded ones are found again by the
     re-clustering. With it, every topic that has not merged away is, faded or not.
     """
-    clusterer = OnlineClusterer(settings, dim, next_topic_id=next_topic_id)
+    clusterer = OnlineClusterer(AssignParams.from_settings(settings), dim, next_topic_id=next_topic_id)
     memory = settings.topic_memory_hours > settings.recluster_window_hours
     labels = np.full(len(window.batch), -1, dtype=np.int64)
     unassigned: list[int] = []

@@ -17,6 +17,7 @@ distance the graph knows, so they split off at the top of the tree as the packag
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
@@ -74,17 +75,34 @@ def single_linkage_tree(graph: KnnGraph, min_samples: int) -> np.ndarray:
     return np.asarray(label(edges))
 
 
-def graph_hdbscan_labels(graph: KnnGraph, settings: Settings) -> np.ndarray:
+@dataclass(frozen=True)
+class HdbscanParams:
+    """HDBSCAN's own knobs: the smallest cluster, the samples a core distance counts, eom or leaf selection."""
+
+    hdbscan_min_cluster_size: int
+    hdbscan_min_samples: int
+    hdbscan_selection: str
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> HdbscanParams:
+        return cls(
+            hdbscan_min_cluster_size=settings.hdbscan_min_cluster_size,
+            hdbscan_min_samples=settings.hdbscan_min_samples,
+            hdbscan_selection=settings.hdbscan_selection,
+        )
+
+
+def graph_hdbscan_labels(graph: KnnGraph, params: HdbscanParams) -> np.ndarray:
     """HDBSCAN labels (-1: noise) of the graph's rows, with the configured cluster size and selection."""
     from hdbscan.hdbscan_ import _tree_to_labels
 
     n = graph.n
-    if n < max(settings.hdbscan_min_cluster_size, 2):
+    if n < max(params.hdbscan_min_cluster_size, 2):
         return np.full(n, -1, dtype=np.int64)
-    tree = single_linkage_tree(graph, settings.hdbscan_min_samples)
+    tree = single_linkage_tree(graph, params.hdbscan_min_samples)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         labels = _tree_to_labels(
-            None, tree, settings.hdbscan_min_cluster_size, settings.hdbscan_selection, False, False
+            None, tree, params.hdbscan_min_cluster_size, params.hdbscan_selection, False, False
         )[0]
     return np.asarray(labels, dtype=np.int64)

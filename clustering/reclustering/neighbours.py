@@ -38,6 +38,31 @@ _SAMPLE_PER_LIST = 16  # k-means learns its centres from this many rows per list
 
 
 @dataclass(frozen=True)
+class NeighbourParams:
+    """The neighbour search's knobs (see the module docstring)."""
+
+    recluster_neighbours: int
+    recluster_exact_neighbours_max: int
+    recluster_block_rows: int
+    recluster_ivf_list_size: int
+    recluster_ivf_probe: int
+    recluster_term_df_max: int
+    random_seed: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> NeighbourParams:
+        return cls(
+            recluster_neighbours=settings.recluster_neighbours,
+            recluster_exact_neighbours_max=settings.recluster_exact_neighbours_max,
+            recluster_block_rows=settings.recluster_block_rows,
+            recluster_ivf_list_size=settings.recluster_ivf_list_size,
+            recluster_ivf_probe=settings.recluster_ivf_probe,
+            recluster_term_df_max=settings.recluster_term_df_max,
+            random_seed=settings.random_seed,
+        )
+
+
+@dataclass(frozen=True)
 class KnnGraph:
     """Row ``i``'s neighbours, most similar first: ``index[i, j]`` (-1 where missing) and ``sim[i, j]``."""
 
@@ -55,7 +80,7 @@ class KnnGraph:
         return rows[ok], self.index[ok], self.sim[ok]
 
 
-def knn_graph(x: np.ndarray, sparse: sp.csr_matrix, settings: Settings) -> KnnGraph:
+def knn_graph(x: np.ndarray, sparse: sp.csr_matrix, params: NeighbourParams) -> KnnGraph:
     """The ``recluster_neighbours`` most similar other rows of every row of ``x``.
 
     ``sparse`` (the rows' TF-IDF) proposes extra candidates in large windows: articles that share
@@ -63,15 +88,15 @@ def knn_graph(x: np.ndarray, sparse: sp.csr_matrix, settings: Settings) -> KnnGr
     that the coarse dense search misses still find each other.
     """
     n = len(x)
-    k = min(settings.recluster_neighbours, n - 1)
+    k = min(params.recluster_neighbours, n - 1)
     if k < 1:
         return KnnGraph(np.full((n, 0), -1, dtype=np.int64), np.zeros((n, 0), dtype=np.float32))
     x = np.ascontiguousarray(x, dtype=np.float32)
-    if n <= settings.recluster_exact_neighbours_max:
-        return _exact(x, k, settings.recluster_block_rows)
-    dense = _inverted_file(x, k, settings).index
-    terms = _term_candidates(sparse, k, settings.recluster_term_df_max, settings.recluster_block_rows)
-    graph = _rescore(x, np.hstack([dense, terms]), k, settings.recluster_block_rows)
+    if n <= params.recluster_exact_neighbours_max:
+        return _exact(x, k, params.recluster_block_rows)
+    dense = _inverted_file(x, k, params).index
+    terms = _term_candidates(sparse, k, params.recluster_term_df_max, params.recluster_block_rows)
+    graph = _rescore(x, np.hstack([dense, terms]), k, params.recluster_block_rows)
     log.debug("neighbour graph: %d rows, k=%d, approximate", n, k)
     return graph
 
@@ -155,14 +180,14 @@ def _balanced_lists(x: np.ndarray, centres: np.ndarray, block: int) -> np.ndarra
     return out
 
 
-def _inverted_file(x: np.ndarray, k: int, settings: Settings) -> KnnGraph:
+def _inverted_file(x: np.ndarray, k: int, params: NeighbourParams) -> KnnGraph:
     n = len(x)
-    lists = max(2, n // max(settings.recluster_ivf_list_size, 1))
-    centres, nearest = _spherical_kmeans(x, lists, settings.random_seed, settings.recluster_block_rows)
+    lists = max(2, n // max(params.recluster_ivf_list_size, 1))
+    centres, nearest = _spherical_kmeans(x, lists, params.random_seed, params.recluster_block_rows)
     order = np.argsort(nearest, kind="stable")
     bounds = np.searchsorted(nearest[order], np.arange(lists + 1))
     members = [order[bounds[c] : bounds[c + 1]] for c in range(lists)]
-    probe = min(settings.recluster_ivf_probe, lists)
+    probe = min(params.recluster_ivf_probe, lists)
     centre_sims = centres @ centres.T
     np.fill_diagonal(centre_sims, np.inf)  # a list always probes itself, first
     probed = np.argsort(-centre_sims, axis=1, kind="stable")[:, :probe]
@@ -174,8 +199,8 @@ def _inverted_file(x: np.ndarray, k: int, settings: Settings) -> KnnGraph:
             continue
         cand = np.concatenate([members[p] for p in probed[c]])  # starts with the list itself
         xc = x[cand]
-        for start in range(0, len(queries), settings.recluster_block_rows):
-            q = queries[start : start + settings.recluster_block_rows]
+        for start in range(0, len(queries), params.recluster_block_rows):
+            q = queries[start : start + params.recluster_block_rows]
             sims = x[q] @ xc.T
             sims[np.arange(len(q)), np.arange(start, start + len(q))] = -np.inf  # itself
             pos, vals = _top_k(sims, k)

@@ -22,11 +22,11 @@ from datetime import datetime
 
 import numpy as np
 
-from clustering.labelling.labels import centroids_all, summarise_all
-from clustering.reclustering.recluster import cluster_window
-from clustering.reclustering.reconcile import ClusterInfo, Reconciliation, absorb, reconcile
-from clustering.reclustering.topic_merge import merge_topics
-from clustering.story_model.same_story import from_settings
+from clustering.labelling.labels import LabelParams, centroids_all, summarise_all
+from clustering.reclustering.recluster import ReclusterParams, cluster_window
+from clustering.reclustering.reconcile import ClusterInfo, ReconcileParams, Reconciliation, absorb, reconcile
+from clustering.reclustering.topic_merge import TopicMergeParams, merge_topics
+from clustering.story_model.same_story import SameStoryParams, configured_model
 from clustering.threads import blas_threads, window_threads
 from clustering.window import Window
 from newsflow.records.topic import LineageEvent, TopicSummary
@@ -105,10 +105,11 @@ def _merge_topics(
     window: Window, final: dict[str, int], rec: Reconciliation, now: datetime, settings: Settings
 ) -> dict[str, int]:
     """``final`` after topics of one story are folded together (``topic_merge``; off without a model)."""
-    model = from_settings(settings) if settings.topic_merge_probability > 0 else None
+    params = TopicMergeParams.from_settings(settings)
+    model = configured_model(SameStoryParams.from_settings(settings)) if params.topic_merge_probability > 0 else None
     if model is None:
         return final
-    survivor_of = merge_topics(window.batch, _rows_of(window, final), model, settings.topic_merge_probability, settings)
+    survivor_of = merge_topics(window.batch, _rows_of(window, final), model, params)
     if not survivor_of:
         return final
     absorb(rec, survivor_of, window.topics, now)
@@ -135,18 +136,19 @@ def _plan(
     summarise: bool,
 ) -> ReclusterPlan:  # fmt: skip
     if labels is None:
-        labels = cluster_window(window.batch, settings)
+        labels = cluster_window(window.batch, ReclusterParams.from_settings(settings))
     elif len(labels) != len(window.batch):
         raise ValueError(f"{len(labels)} labels for a window of {len(window.batch)} articles")
     clusters = _clusters(window, labels)
-    rec = reconcile(clusters, window.memberships, window.topics, now, settings, next_topic_id)
+    reconciling = ReconcileParams.from_settings(settings)
+    rec = reconcile(clusters, window.memberships, window.topics, now, reconciling, next_topic_id)
     final = _final_memberships(window, labels, rec)
     final = _merge_topics(window, final, rec, now, settings)
     changed = {a: t for a, t in final.items() if window.memberships.get(a) != t}
     removed = sorted(a for a in window.memberships if a not in final)
     rows_of = _rows_of(window, final)
     if summarise:
-        summaries = summarise_all(window.batch, rows_of, window.vectoriser, settings)
+        summaries = summarise_all(window.batch, rows_of, window.vectoriser, LabelParams.from_settings(settings))
         centroids = {t: s.centroid for t, s in summaries.items() if s.centroid is not None}
     else:
         summaries, centroids = {}, centroids_all(window.batch, rows_of)

@@ -22,13 +22,15 @@
    different headlines stays one topic.
 
 Steps 4 and 5 are rounds of mutual-best merges over candidate pairs (``agglomerate.py``).
-Deterministic for a given input and settings (``random_seed`` seeds the SVD, PCA and k-means).
-Pure: a ``Batch`` and settings in, one label per row out (-1 unassigned).
+Deterministic for a given input and parameters (``random_seed`` seeds the SVD, PCA and k-means).
+Pure: a ``Batch`` and ``ReclusterParams`` in, one label per row out (-1 unassigned).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
@@ -48,16 +50,60 @@ from clustering.reclustering.agglomerate import (
     with_group_margin,
     with_length_threshold,
 )
-from clustering.reclustering.graph_hdbscan import graph_hdbscan_labels
-from clustering.reclustering.joint_features import neighbour_graph
-from clustering.reclustering.neighbours import KnnGraph, knn_graph
+from clustering.reclustering.graph_hdbscan import HdbscanParams, graph_hdbscan_labels
+from clustering.reclustering.joint_features import FeatureParams, neighbour_graph
+from clustering.reclustering.neighbours import KnnGraph, NeighbourParams, knn_graph
 from clustering.representation.represent import Batch, SimilarityWeights
-from clustering.story_model.same_story import SameStoryModel, from_settings
+from clustering.story_model.same_story import SameStoryModel, SameStoryParams, configured_model
 from newsflow.settings import Settings
 
 log = logging.getLogger(__name__)
 _MAX_LINK_ROUNDS = 500  # a chain of merges this long would be a bug, not a story
 _MAX_MERGE_ROUNDS = 50
+
+
+@dataclass(frozen=True)
+class ReclusterParams:
+    """The re-clustering's knobs: its stages' own (features, neighbours, HDBSCAN), the similarity weights,
+    which same-story model decides what (``same_story_recluster``) with its cuts, and the similarity cuts."""
+
+    features: FeatureParams
+    neighbours: NeighbourParams
+    hdbscan: HdbscanParams
+    weights: SimilarityWeights
+    story: SameStoryParams
+    same_story_recluster: str
+    core_probability: float
+    join_probability: float
+    merge_probability: float
+    recluster_core_min_similarity: float
+    recluster_core_min_similarity_long: float
+    recluster_merge_threshold: float
+    recluster_group_merge_threshold: float
+    story_min_size: int
+    story_merge_threshold: float
+    story_merge_threshold_long: float
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ReclusterParams:
+        return cls(
+            features=FeatureParams.from_settings(settings),
+            neighbours=NeighbourParams.from_settings(settings),
+            hdbscan=HdbscanParams.from_settings(settings),
+            weights=SimilarityWeights.from_settings(settings),
+            story=SameStoryParams.from_settings(settings),
+            same_story_recluster=settings.same_story_recluster,
+            core_probability=settings.core_probability,
+            join_probability=settings.join_probability,
+            merge_probability=settings.merge_probability,
+            recluster_core_min_similarity=settings.recluster_core_min_similarity,
+            recluster_core_min_similarity_long=settings.recluster_core_min_similarity_long,
+            recluster_merge_threshold=settings.recluster_merge_threshold,
+            recluster_group_merge_threshold=settings.recluster_group_merge_threshold,
+            story_min_size=settings.story_min_size,
+            story_merge_threshold=settings.story_merge_threshold,
+            story_merge_threshold_long=settings.story_merge_threshold_long,
+        )
 
 
 def prune_cores(
@@ -146,9 +192,9 @@ def _prune_cores_by_model(
     return np.where(kept, out, -1)
 
 
-def _model(settings: Settings, *decides: str) -> SameStoryModel | None:
-    """The same-story model if ``settings.same_story_recluster`` is one of ``decides`` (None: the cuts)."""
-    return from_settings(settings) if settings.same_story_recluster in decides else None
+def _model(params: ReclusterParams, *decides: str) -> SameStoryModel | None:
+    """The same-story model if ``params.same_story_recluster`` is one of ``decides`` (None: the cuts)."""
+    return configured_model(params.story) if params.same_story_recluster in decides else None
 
 
 def model_score(model: SameStoryModel) -> PairScore:
@@ -170,7 +216,7 @@ def model_score(model: SameStoryModel) -> PairScore:
     return score
 
 
-def link_groups(batch: Batch, labels: np.ndarray, settings: Settings, graph: KnnGraph | None = None) -> np.ndarray:
+def link_groups(batch: Batch, labels: np.ndarray, params: ReclusterParams, graph: KnnGraph | None = None) -> np.ndarray:
     """Average linkage over HDBSCAN's cores and its noise points, cut at two levels.
 
     A pair with a single article in it merges at ``recluster_merge_threshold``; two groups of two or
@@ -185,12 +231,12 @@ def link_groups(batch: Batch, labels: np.ndarray, settings: Settings, graph: Knn
     """
     if len(labels) == 0:
         return labels.copy()
-    graph = graph if graph is not None else neighbour_graph(batch, settings)
-    if (pruner := _model(settings, "cores", "all")) is not None:
-        groups = prune_cores(batch, labels, settings.core_probability, settings.core_probability, model=pruner)
+    graph = graph if graph is not None else neighbour_graph(batch, params.features, params.neighbours)
+    if (pruner := _model(params, "cores", "all")) is not None:
+        groups = prune_cores(batch, labels, params.core_probability, params.core_probability, model=pruner)
     else:
         groups = prune_cores(
-            batch, labels, settings.recluster_core_min_similarity, settings.recluster_core_min_similarity_long
+            batch, labels, params.recluster_core_min_similarity, params.recluster_core_min_similarity_long
         )
     noise = np.flatnonzero(groups < 0)
     groups[noise] = int(groups.max()) + 1 + np.arange(len(noise))
@@ -198,16 +244,16 @@ def link_groups(batch: Batch, labels: np.ndarray, settings: Settings, graph: Knn
     m = int(groups.max()) + 1
     i, j, _ = graph.edges()
     sums = ClusterSums.of(batch, groups, m)
-    if (model := _model(settings, "all")) is not None:  # singles join at one probability, groups at another
-        score = with_group_margin(model_score(model), settings.merge_probability - settings.join_probability)
+    if (model := _model(params, "all")) is not None:  # singles join at one probability, groups at another
+        score = with_group_margin(model_score(model), params.merge_probability - params.join_probability)
         into = agglomerate(
-            sums, groups[i], groups[j], score, settings.join_probability, prune=False, max_rounds=_MAX_LINK_ROUNDS
+            sums, groups[i], groups[j], score, params.join_probability, prune=False, max_rounds=_MAX_LINK_ROUNDS
         )
     else:
-        margin = settings.recluster_group_merge_threshold - settings.recluster_merge_threshold
-        score = with_group_margin(mean_similarity(SimilarityWeights.from_settings(settings)), margin)
+        margin = params.recluster_group_merge_threshold - params.recluster_merge_threshold
+        score = with_group_margin(mean_similarity(params.weights), margin)
         into = agglomerate(
-            sums, groups[i], groups[j], score, settings.recluster_merge_threshold, prune=True,
+            sums, groups[i], groups[j], score, params.recluster_merge_threshold, prune=True,
             max_rounds=_MAX_LINK_ROUNDS,
         )  # fmt: skip
     merged = into[groups]
@@ -215,7 +261,9 @@ def link_groups(batch: Batch, labels: np.ndarray, settings: Settings, graph: Knn
     return np.where(counts[merged] >= 2, merged, -1).astype(np.int64)
 
 
-def merge_stories(batch: Batch, labels: np.ndarray, settings: Settings, graph: KnnGraph | None = None) -> np.ndarray:
+def merge_stories(
+    batch: Batch, labels: np.ndarray, params: ReclusterParams, graph: KnnGraph | None = None
+) -> np.ndarray:
     """Merge established clusters whose centroids are at least ``story_merge_threshold`` similar.
 
     Average linkage asks every pair of articles to be similar on average, which splits a large story
@@ -230,11 +278,12 @@ def merge_stories(batch: Batch, labels: np.ndarray, settings: Settings, graph: K
         return labels.copy()
     ids, groups = np.unique(labels[assigned], return_inverse=True)
     sums = ClusterSums.of(batch.select(assigned.tolist()), groups, len(ids))
-    big = np.flatnonzero(sums.size >= settings.story_min_size)
+    big = np.flatnonzero(sums.size >= params.story_min_size)
     if len(big) < 2:
         return labels.copy()
     unit = sums.dense[big] / np.maximum(np.linalg.norm(sums.dense[big], axis=1, keepdims=True), 1e-12)
-    near = knn_graph(unit, sums.sparse[big], settings.model_copy(update={"recluster_exact_neighbours_max": len(big)}))
+    exact = dataclasses.replace(params.neighbours, recluster_exact_neighbours_max=len(big))
+    near = knn_graph(unit, sums.sparse[big], exact)
     a, b, _ = near.edges()
     a, b = big[a], big[b]
     if graph is not None:
@@ -248,16 +297,15 @@ def merge_stories(batch: Batch, labels: np.ndarray, settings: Settings, graph: K
         both[both] = is_big[ci[both]] & is_big[cj[both]]
         a, b = np.concatenate([a, ci[both]]), np.concatenate([b, cj[both]])
     into = np.arange(len(ids))
-    if settings.same_story_recluster != "all":
+    if params.same_story_recluster != "all":
         score = with_length_threshold(
-            centroid_similarity(SimilarityWeights.from_settings(settings)),
-            settings.story_merge_threshold, settings.story_merge_threshold_long,
-        )  # fmt: skip
-        into = agglomerate(sums, a, b, score, settings.story_merge_threshold, prune=False, max_rounds=_MAX_MERGE_ROUNDS)
-    if (model := _model(settings, "cores", "all")) is not None:
+            centroid_similarity(params.weights), params.story_merge_threshold, params.story_merge_threshold_long
+        )
+        into = agglomerate(sums, a, b, score, params.story_merge_threshold, prune=False, max_rounds=_MAX_MERGE_ROUNDS)
+    if (model := _model(params, "cores", "all")) is not None:
         # After the cuts, the model merges what they miss: German cosines of an English embedding run
         # lower than the cuts assume (held-out German F1 0.720 -> 0.741, the English sets unchanged).
-        into = _merge_by_model(sums, into, a, b, model, settings.merge_probability)
+        into = _merge_by_model(sums, into, a, b, model, params.merge_probability)
     out = labels.copy()
     out[assigned] = ids[into[groups]]
     return out
@@ -274,15 +322,15 @@ def _merge_by_model(
     return again[into]
 
 
-def cluster_window(batch: Batch, settings: Settings) -> np.ndarray:
-    """One label per row of ``batch`` (-1: unassigned), deterministic for the same input and settings."""
+def cluster_window(batch: Batch, params: ReclusterParams) -> np.ndarray:
+    """One label per row of ``batch`` (-1: unassigned), deterministic for the same input and parameters."""
     if len(batch) == 0:
         return np.zeros(0, dtype=np.int64)
-    graph = neighbour_graph(batch, settings)
-    labels = graph_hdbscan_labels(graph, settings)
+    graph = neighbour_graph(batch, params.features, params.neighbours)
+    labels = graph_hdbscan_labels(graph, params.hdbscan)
     cores = int(labels.max()) + 1 if len(labels) else 0
-    labels = link_groups(batch, labels, settings, graph)
-    labels = merge_stories(batch, labels, settings, graph)
+    labels = link_groups(batch, labels, params, graph)
+    labels = merge_stories(batch, labels, params, graph)
     log.debug(
         "re-clustered %d articles: %d cores → %d clusters, %d unassigned",
         len(batch), cores, len(set(labels[labels >= 0].tolist())), int((labels < 0).sum()),

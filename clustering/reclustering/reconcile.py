@@ -16,8 +16,8 @@ members swept into another story's cluster must not hand it the topic's id). The
 * otherwise a new topic is ``born``.
 
 Active topics with no new article for ``topic_fade_hours`` are ``faded``. Afterwards ``absorb``
-folds topics that ``topic_merge`` found to tell one story into their survivor. Pure: plain inputs
-and a passed-in ``now``; the caller applies the result to the store or to memory.
+folds topics that ``topic_merge`` found to tell one story into their survivor. Pure: plain inputs,
+``ReconcileParams`` and a passed-in ``now``; the caller applies the result to the store or to memory.
 """
 
 from __future__ import annotations
@@ -33,6 +33,25 @@ import numpy as np
 from newsflow.contracts import TopicEventKind as Kind
 from newsflow.records.topic import LineageEvent, TopicMeta, TopicStatus
 from newsflow.settings import Settings
+
+
+@dataclass(frozen=True)
+class ReconcileParams:
+    """The cuts of the module docstring: drift, split, revival, and the hours after which a topic fades."""
+
+    reconcile_min_similarity: float
+    reconcile_split_share: float
+    revive_threshold: float
+    topic_fade_hours: float
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ReconcileParams:
+        return cls(
+            reconcile_min_similarity=settings.reconcile_min_similarity,
+            reconcile_split_share=settings.reconcile_split_share,
+            revive_threshold=settings.revive_threshold,
+            topic_fade_hours=settings.topic_fade_hours,
+        )
 
 
 @dataclass(frozen=True)
@@ -87,14 +106,14 @@ def reconcile(
     previous: Mapping[str, int],
     topics: Mapping[int, TopicMeta],
     now: datetime,
-    settings: Settings,
+    params: ReconcileParams,
     next_topic_id: int,
 ) -> Reconciliation:
     """Map clusters to topic ids and list the lineage events (see the module docstring)."""
     overlap: dict[int, Counter[int]] = {
         c: Counter(previous[a] for a in info.members if previous.get(a) in topics) for c, info in clusters.items()
     }
-    _forget_drifted(overlap, clusters, topics, settings.reconcile_min_similarity)
+    _forget_drifted(overlap, clusters, topics, params.reconcile_min_similarity)
     sizes = {c: len(info.members) for c, info in clusters.items()}
     window_size: Counter[int] = Counter(t for t in previous.values() if t in topics)
     outside = {t: max(meta.article_count - window_size[t], 0) for t, meta in topics.items()}
@@ -115,8 +134,8 @@ def reconcile(
             _keep(out, c, keeper, absorbed, count, info, topics[keeper], now)
             taken.add(keeper)
             continue
-        parent = _split_parent(overlap[c], window_size, successor, settings)
-        revived = None if parent is not None else _revivable(info, topics, taken, settings)
+        parent = _split_parent(overlap[c], window_size, successor, params.reconcile_split_share)
+        revived = None if parent is not None else _revivable(info, topics, taken, params.revive_threshold)
         if revived is not None:
             taken.add(revived)
             out.topic_of_cluster[c] = revived
@@ -137,7 +156,7 @@ def reconcile(
     for parent, children in sorted(splits.items()):
         count = out.article_counts.get(parent, topics[parent].article_count)
         out.events.append(LineageEvent(parent, Kind.SPLIT, now, count, related=tuple(sorted(children))))
-    _fade(out, topics, successor, clusters, now, settings)
+    _fade(out, topics, successor, clusters, now, params.topic_fade_hours)
     out.events.sort(key=lambda e: (e.topic_id, e.kind.value))
     return out
 
@@ -163,19 +182,21 @@ def _keep(
 
 
 def _split_parent(
-    row: Counter[int], window_size: Mapping[int, int], successor: Mapping[int, int], settings: Settings
+    row: Counter[int], window_size: Mapping[int, int], successor: Mapping[int, int], reconcile_split_share: float
 ) -> int | None:
     """The surviving topic this heir-less cluster took a large enough share of, if any."""
     best: tuple[float, int] | None = None
     for t, n in row.items():
         share = n / max(window_size[t], 1)
-        eligible = n >= 2 and share >= settings.reconcile_split_share and t in successor
+        eligible = n >= 2 and share >= reconcile_split_share and t in successor
         if eligible and (best is None or (share, -t) > (best[0], -best[1])):
             best = (share, t)
     return best[1] if best else None
 
 
-def _revivable(info: ClusterInfo, topics: Mapping[int, TopicMeta], taken: set[int], settings: Settings) -> int | None:
+def _revivable(
+    info: ClusterInfo, topics: Mapping[int, TopicMeta], taken: set[int], revive_threshold: float
+) -> int | None:
     if info.centroid is None:
         return None
     best: tuple[float, int] | None = None
@@ -183,17 +204,17 @@ def _revivable(info: ClusterInfo, topics: Mapping[int, TopicMeta], taken: set[in
         if meta.status is not TopicStatus.FADED or meta.centroid is None or t in taken:
             continue
         sim = float(np.dot(info.centroid, meta.centroid))
-        if sim >= settings.revive_threshold and (best is None or sim > best[0]):
+        if sim >= revive_threshold and (best is None or sim > best[0]):
             best = (sim, t)
     return best[1] if best else None
 
 
 def _fade(
     out: Reconciliation, topics: Mapping[int, TopicMeta], successor: Mapping[int, int],
-    clusters: Mapping[int, ClusterInfo], now: datetime, settings: Settings,
+    clusters: Mapping[int, ClusterInfo], now: datetime, topic_fade_hours: float,
 ) -> None:  # fmt: skip
     """Active topics without a new article for ``topic_fade_hours`` fade (one event when they do)."""
-    cutoff = now - timedelta(hours=settings.topic_fade_hours)
+    cutoff = now - timedelta(hours=topic_fade_hours)
     for t, meta in topics.items():
         if meta.status is not TopicStatus.ACTIVE or t in out.merged_into:
             continue

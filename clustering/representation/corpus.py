@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
@@ -47,28 +48,41 @@ def count_articles(conn: Connection, counts: sp.csr_matrix) -> None:
     term_frequencies_repo.add_documents(conn, documents_per_term(counts), counts.shape[0])
 
 
-def corpus_frequencies(engine: Engine, settings: Settings) -> tuple[np.ndarray, int]:
-    """The stored frequencies over ``settings.sparse_features`` columns and the articles counted;
+@dataclass(frozen=True)
+class CorpusParams:
+    """The hashing space the frequencies are kept over, and the text an article's terms come from."""
+
+    sparse_features: int
+    sparse_text_chars: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> CorpusParams:
+        return cls(sparse_features=settings.sparse_features, sparse_text_chars=settings.sparse_text_chars)
+
+
+def corpus_frequencies(engine: Engine, params: CorpusParams) -> tuple[np.ndarray, int]:
+    """The stored frequencies over ``params.sparse_features`` columns and the articles counted;
     a store that never counted them is counted first (once: under the topic write lock)."""
     with engine.connect() as conn:
-        stored = term_frequencies_repo.load(conn, settings.sparse_features)
+        stored = term_frequencies_repo.load(conn, params.sparse_features)
     if stored is not None:
         return stored
     with engine.begin() as conn:
         topics_repo.lock_topic_writes(conn)  # writers wait: none stores an article while it is counted
         if not term_frequencies_repo.is_counted(conn):  # (unless another process counted meanwhile)
-            _count_stored_articles(conn, settings)
-        stored = term_frequencies_repo.load(conn, settings.sparse_features)
+            _count_stored_articles(conn, params)
+        stored = term_frequencies_repo.load(conn, params.sparse_features)
     assert stored is not None
     return stored
 
 
-def _count_stored_articles(conn: Connection, settings: Settings) -> None:
-    vectoriser = SparseVectoriser(settings.sparse_features)
-    df = np.zeros(settings.sparse_features, dtype=np.int64)
+def _count_stored_articles(conn: Connection, params: CorpusParams) -> None:
+    vectoriser = SparseVectoriser(params.sparse_features)
+    df = np.zeros(params.sparse_features, dtype=np.int64)
     articles = 0
     for page in articles_repo.iter_docs(conn):
-        for term, documents in documents_per_term(vectoriser.counts(_token_lists(page, settings))).items():
+        counts = vectoriser.counts(_token_lists(page, params.sparse_text_chars))
+        for term, documents in documents_per_term(counts).items():
             df[term] += documents
         articles += len(page)
         if articles % _PROGRESS_EVERY < len(page):
@@ -77,5 +91,5 @@ def _count_stored_articles(conn: Connection, settings: Settings) -> None:
     log.info("term frequencies counted over %d stored articles", articles)
 
 
-def _token_lists(docs: Sequence[Doc], settings: Settings) -> list[list[str]]:
-    return [doc_tokens(d, settings) for d in docs]
+def _token_lists(docs: Sequence[Doc], sparse_text_chars: int) -> list[list[str]]:
+    return [doc_tokens(d, sparse_text_chars) for d in docs]

@@ -22,13 +22,14 @@ from sklearn.feature_extraction.text import HashingVectorizer
 
 from clustering.representation.csr import csr_from_arrays
 from clustering.representation.text import detect_language, tokens
-from newsflow.records.doc import Doc
+from newsflow.records.doc import Doc, sparse_text
 from newsflow.settings import Settings
 
 
-def doc_tokens(doc: Doc, settings: Settings) -> list[str]:
-    """The sparse representation's terms of ``doc``: its sparse text in its (detected) language."""
-    text = doc.sparse_text(settings)
+def doc_tokens(doc: Doc, sparse_text_chars: int) -> list[str]:
+    """The sparse representation's terms of ``doc``: its sparse text (``sparse_text_chars`` of title and
+    body) in its (detected) language."""
+    text = sparse_text(doc.title, doc.body, sparse_text_chars)
     return tokens(text, doc.language or detect_language(text))
 
 
@@ -179,9 +180,21 @@ def take_rows(matrix: sp.csr_matrix, rows: Sequence[int]) -> sp.csr_matrix:
     return csr_from_arrays(matrix.data[entries], matrix.indices[entries], out, (len(at), matrix.shape[1]))
 
 
+@dataclass(frozen=True)
+class RepresentParams:
+    """What ``represent`` reads: the sparse text's length and the similarity weights of each article."""
+
+    sparse_text_chars: int
+    weights: SimilarityWeights
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RepresentParams:
+        return cls(sparse_text_chars=settings.sparse_text_chars, weights=SimilarityWeights.from_settings(settings))
+
+
 def represent(
-    docs: Sequence[Doc], dense: np.ndarray, vectoriser: SparseVectoriser, settings: Settings, *, observe: bool = True,
-    counts: sp.csr_matrix | None = None,
+    docs: Sequence[Doc], dense: np.ndarray, vectoriser: SparseVectoriser, params: RepresentParams, *,
+    observe: bool = True, counts: sp.csr_matrix | None = None,
 ) -> Batch:  # fmt: skip
     """Build a ``Batch`` from docs and their embeddings; ``observe`` counts them into the frequencies.
 
@@ -189,10 +202,10 @@ def represent(
     keeps them (the evaluation: tokenising a window again at every re-clustering was most of its cost).
     """
     if counts is None:
-        counts = vectoriser.counts([doc_tokens(d, settings) for d in docs])
+        counts = vectoriser.counts([doc_tokens(d, params.sparse_text_chars) for d in docs])
     if observe:
         vectoriser.observe(counts)
-    weights = SimilarityWeights.from_settings(settings)
+    weights = params.weights
     long = weights.long_share([len(d.body) for d in docs])
     return Batch(
         docs=list(docs),
@@ -202,12 +215,12 @@ def represent(
         counts=counts,
         roots=weights.roots(long),
         long=long,
-        foreign=np.array([_foreign(d, settings) for d in docs], dtype=np.float64),
+        foreign=np.array([_foreign(d, params.sparse_text_chars) for d in docs], dtype=np.float64),
     )
 
 
-def _foreign(doc: Doc, settings: Settings) -> float:
-    language = doc.language or detect_language(doc.sparse_text(settings))
+def _foreign(doc: Doc, sparse_text_chars: int) -> float:
+    language = doc.language or detect_language(sparse_text(doc.title, doc.body, sparse_text_chars))
     return 0.0 if language is None or language[:2].lower() == "en" else 1.0
 
 

@@ -189,10 +189,22 @@ def load_model(configured: str, embedding_model: str) -> SameStoryModel | None:
     return model
 
 
-def from_settings(settings: Settings) -> SameStoryModel | None:
-    """The model ``settings.same_story_model`` names, for the configured embedding model (None: off)."""
-    from clustering.embedding.embed import resolve_model
+@dataclass(frozen=True)
+class SameStoryParams:
+    """Which same-story model the clustering asks (``configured_model``)."""
 
-    if artifact_path(settings.same_story_model) is None:
+    same_story_model: str
+    embedding_model: str
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SameStoryParams:
+        return cls(same_story_model=settings.same_story_model, embedding_model=settings.embedding_model)
+
+
+def configured_model(params: SameStoryParams) -> SameStoryModel | None:
+    """The model ``params.same_story_model`` names, for the configured embedding model (None: off)."""
+    from clustering.embedding.embed import resolve_embedding_model
+
+    if artifact_path(params.same_story_model) is None:
         return None
-    return load_model(settings.same_story_model, resolve_model(settings)[0])
+    return load_model(params.same_story_model, resolve_embedding_model(params.embedding_model)[0])

@@ -34,7 +34,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from clustering.embedding.embed import CachedEmbedder
-from clustering.representation.represent import Batch, SparseVectoriser, represent
+from clustering.representation.represent import Batch, RepresentParams, SparseVectoriser, represent
 from clustering.story_model.same_story import FEATURES, SameStoryModel, pair_features
 from newsflow.records.doc import Doc
 from newsflow.settings import Settings
@@ -181,7 +181,8 @@ def _split_pairs(
 
 def labelled_batch(docs: list[Doc], dense: np.ndarray, settings: Settings) -> Batch:
     """A stream's representation, frequencies counted over the whole stream."""
-    return represent(docs, dense, SparseVectoriser(settings.sparse_features), settings, observe=True)
+    params = RepresentParams.from_settings(settings)
+    return represent(docs, dense, SparseVectoriser(settings.sparse_features), params, observe=True)
 
 
 @dataclass

@@ -21,7 +21,7 @@ from clustering.reclustering.agglomerate import (
     mean_similarity,
     row_products,
 )
-from clustering.representation.represent import Batch, SimilarityWeights, SparseVectoriser, represent
+from clustering.representation.represent import Batch, RepresentParams, SimilarityWeights, SparseVectoriser, represent
 from newsflow.records.doc import Doc
 from newsflow.settings import Settings
 from tests.unit.clustering.stories import T0
@@ -59,7 +59,7 @@ def random_batch(rng: np.random.Generator, n: int, settings: Settings) -> Batch:
     ]  # fmt: skip
     dense = rng.standard_normal((n, 16)).astype(np.float32)
     dense /= np.linalg.norm(dense, axis=1, keepdims=True)
-    return represent(docs, dense, SparseVectoriser(settings.sparse_features), settings)
+    return represent(docs, dense, SparseVectoriser(settings.sparse_features), RepresentParams.from_settings(settings))
 
 
 @pytest.mark.parametrize("shuffled", [False, True])

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from clustering.embedding.embed import CachedEmbedder, Embedder, MemoryCache
 from clustering.evaluation.evaluate import simulate
 from clustering.processor import BatchProcessor
-from clustering.representation.corpus import corpus_frequencies, documents_per_term
+from clustering.representation.corpus import CorpusParams, corpus_frequencies, documents_per_term
 from clustering.representation.represent import SparseVectoriser, doc_tokens
 from clustering.sql_state import load_window
 from newsflow.errors import ConfigError
@@ -34,7 +34,7 @@ def expected(settings: Settings, records: list) -> tuple[np.ndarray, int]:  # ty
     """The frequencies counted afresh over ``records``' token lists."""
     vectoriser = SparseVectoriser(settings.sparse_features)
     docs = [articles_repo.doc_from_record(r) for r in records]
-    vectoriser.observe(vectoriser.counts([doc_tokens(d, settings) for d in docs]))
+    vectoriser.observe(vectoriser.counts([doc_tokens(d, settings.sparse_text_chars) for d in docs]))
     return vectoriser.df, vectoriser.n_docs
 
 
@@ -74,12 +74,13 @@ def test_a_store_from_before_the_table_is_counted_once(settings: Settings) -> No
     records = story_records()
     with engine.begin() as conn:
         articles_repo.upsert_articles(conn, records, NOW)  # stored without counting (as before the table)
-    df, n = corpus_frequencies(engine, settings)
+    params = CorpusParams.from_settings(settings)
+    df, n = corpus_frequencies(engine, params)
     want_df, want_n = expected(settings, records)
     assert n == want_n and np.array_equal(df, want_df)
     with engine.begin() as conn:
         articles_repo.upsert_articles(conn, [record("late", "Stored behind the counter's back")], NOW)
-    assert corpus_frequencies(engine, settings)[1] == want_n  # counted once: no second full count
+    assert corpus_frequencies(engine, params)[1] == want_n  # counted once: no second full count
 
 
 def test_the_window_weighs_terms_by_the_whole_store(processor: BatchProcessor, settings: Settings) -> None:

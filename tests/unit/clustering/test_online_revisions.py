@@ -16,11 +16,11 @@ import scipy.sparse as sp
 from sqlalchemy import Engine, func, select
 
 from clustering.embedding.embed import CachedEmbedder, Embedder
-from clustering.online.assign import OnlineClusterer
+from clustering.online.assign import AssignParams, OnlineClusterer
 from clustering.online.centroid_cells import CentroidCells
 from clustering.online.centroids import CentroidIndex
 from clustering.processor import BatchProcessor
-from clustering.representation.represent import Batch, SimilarityWeights, SparseVectoriser, represent
+from clustering.representation.represent import Batch, RepresentParams, SimilarityWeights, SparseVectoriser, represent
 from newsflow.records.doc import Doc
 from newsflow.settings import Settings
 from newsflow.store import schema
@@ -60,11 +60,12 @@ ROWS: list[tuple[str, str, np.ndarray]] = [
 @pytest.fixture
 def rows(cfg: Settings) -> Batch:
     docs = [Doc(i, title, "", T0 + timedelta(minutes=k)) for k, (i, title, _) in enumerate(ROWS)]
-    return represent(docs, np.stack([v for _, _, v in ROWS]), SparseVectoriser(cfg.sparse_features), cfg)
+    vectors = np.stack([v for _, _, v in ROWS])
+    return represent(docs, vectors, SparseVectoriser(cfg.sparse_features), RepresentParams.from_settings(cfg))
 
 
 def clusterer(cfg: Settings, rows: Batch) -> OnlineClusterer:
-    oc = OnlineClusterer(cfg, DIM)
+    oc = OnlineClusterer(AssignParams.from_settings(cfg), DIM)
     oc.add_topic(1, rows.select([0, 1, 2]))
     oc.add_topic(2, rows.select([3, 4]))
     return oc
@@ -95,7 +96,9 @@ def test_an_unchanged_revision_changes_nothing(cfg: Settings, rows: Batch) -> No
     oc = clusterer(cfg, rows)
     state = (oc.topics.sums.copy(), oc.topics.count.copy(), dict(oc.member_of), len(oc.pool))
     later = Doc("a3", ROWS[2][1], "", T0 + timedelta(hours=5), outlet="elsewhere")  # metadata-only revision
-    metadata_only = represent([later], rows.dense[[2]], SparseVectoriser(cfg.sparse_features), cfg)
+    metadata_only = represent(
+        [later], rows.dense[[2]], SparseVectoriser(cfg.sparse_features), RepresentParams.from_settings(cfg)
+    )
     for new in (rows.row(2), metadata_only):
         same = oc.revise_one(rows.row(2), new)
         assert (same.topic_id, same.left, same.similarity) == (1, None, 1.0)
@@ -120,9 +123,10 @@ def test_a_revision_that_fits_its_topic_is_not_pulled_to_a_slightly_better_one(c
         ("a2", unit(1, 0.4)),
     ]
     batch = represent(
-        [Doc(i, f"t {k}", "", T0) for k, (i, _) in enumerate(near)], np.stack([v for _, v in near]), vec, cfg
+        [Doc(i, f"t {k}", "", T0) for k, (i, _) in enumerate(near)], np.stack([v for _, v in near]), vec,
+        RepresentParams.from_settings(cfg),
     )
-    oc = OnlineClusterer(cfg, DIM)
+    oc = OnlineClusterer(AssignParams.from_settings(cfg), DIM)
     oc.add_topic(1, batch.select([0, 1]))
     oc.add_topic(2, batch.select([2, 3]))
     assert oc.predict_one(batch, 4).topic_id == 2  # as a new article it would join topic 2

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from clustering.reclustering.plan import plan_recluster
-from clustering.reclustering.recluster import cluster_window
+from clustering.reclustering.recluster import ReclusterParams, cluster_window
 from clustering.window import Window, represent_window
 from newsflow.records.doc import Doc
 from newsflow.records.topic import TopicMeta, TopicStatus
@@ -36,7 +36,8 @@ def test_a_plan_from_given_labels_without_summaries_is_the_plan(settings: Settin
     topics = {7: TopicMeta(7, TopicStatus.ACTIVE, T0, T0, 3, 3), 8: TopicMeta(8, TopicStatus.ACTIVE, T0, T0, 1, 1)}
     now = T0 + timedelta(hours=4)
     full = plan_recluster(Window(batch, vectoriser, previous, topics), now, settings, 9)
-    assert np.array_equal(full.labels, cluster_window(batch, settings)) and full.summaries
+    assert np.array_equal(full.labels, cluster_window(batch, ReclusterParams.from_settings(settings)))
+    assert full.summaries
     again = plan_recluster(Window(batch, vectoriser, previous, topics), now, settings, 9, labels=full.labels,
                            summarise=False)  # fmt: skip
     assert (again.memberships, again.changed, again.removed) == (full.memberships, full.changed, full.removed)

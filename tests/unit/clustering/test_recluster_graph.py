@@ -18,8 +18,8 @@ from scipy.spatial.distance import squareform
 
 from clustering.reclustering.graph_hdbscan import graph_hdbscan_labels
 from clustering.reclustering.neighbours import KnnGraph, _balanced_lists, _term_candidates, knn_graph
-from clustering.reclustering.recluster import cluster_window, link_groups
-from clustering.representation.represent import Batch, SparseVectoriser, represent
+from clustering.reclustering.recluster import ReclusterParams, cluster_window, link_groups
+from clustering.representation.represent import Batch, RepresentParams, SparseVectoriser, represent
 from newsflow.records.doc import Doc
 from newsflow.settings import Settings
 from tests.unit.clustering.stories import T0
@@ -57,7 +57,7 @@ def as_batch(
         Doc(f"d{i}", words[i] if words else "", "", T0 + timedelta(minutes=minutes * i), language="en")
         for i in range(len(x))
     ]
-    return represent(docs, x, SparseVectoriser(cfg.sparse_features), cfg)
+    return represent(docs, x, SparseVectoriser(cfg.sparse_features), RepresentParams.from_settings(cfg))
 
 
 def dense_only(**extra: object) -> Settings:
@@ -67,9 +67,14 @@ def dense_only(**extra: object) -> Settings:
     )  # fmt: skip
 
 
+def params(cfg: Settings) -> ReclusterParams:
+    return ReclusterParams.from_settings(cfg)
+
+
 def test_exact_graph_is_the_brute_force_neighbours() -> None:
     x, _ = stories(20, 10, 24, 0.5, seed=1)
-    graph = knn_graph(x, sp.csr_matrix((len(x), 8)), dense_only(recluster_neighbours=5, recluster_block_rows=37))
+    cfg = dense_only(recluster_neighbours=5, recluster_block_rows=37)
+    graph = knn_graph(x, sp.csr_matrix((len(x), 8)), params(cfg).neighbours)
     assert graph.index.tolist() == brute_force(x, 5).tolist()
     assert np.all(np.diff(graph.sim, axis=1) <= 0)  # most similar first
 
@@ -80,11 +85,11 @@ def test_inverted_file_finds_most_neighbours_and_is_deterministic() -> None:
         recluster_neighbours=6, recluster_exact_neighbours_max=100, recluster_ivf_list_size=64, recluster_ivf_probe=4
     )
     empty = sp.csr_matrix((len(x), 8), dtype=np.float32)
-    graph = knn_graph(x, empty, cfg)
+    graph = knn_graph(x, empty, params(cfg).neighbours)
     exact = brute_force(x, 6)
     recall = np.mean([len(set(graph.index[i]) & set(exact[i])) / 6 for i in range(len(x))])
     assert recall >= 0.8  # probing 4 of 18 lists blindly would find about a quarter
-    assert np.array_equal(knn_graph(x, empty, cfg).index, graph.index)
+    assert np.array_equal(knn_graph(x, empty, params(cfg).neighbours).index, graph.index)
     assert not np.any(graph.index == np.arange(len(x))[:, None])  # never its own neighbour
 
 
@@ -104,7 +109,7 @@ def test_rare_shared_terms_propose_neighbours() -> None:
 def test_graph_hdbscan_is_the_package_on_a_complete_graph(min_samples: int) -> None:
     x, _ = stories(6, 8, 10, 0.35, seed=3)
     cfg = dense_only(recluster_neighbours=len(x), hdbscan_min_cluster_size=3, hdbscan_min_samples=min_samples)
-    labels = graph_hdbscan_labels(knn_graph(x, sp.csr_matrix((len(x), 8)), cfg), cfg)
+    labels = graph_hdbscan_labels(knn_graph(x, sp.csr_matrix((len(x), 8)), params(cfg).neighbours), params(cfg).hdbscan)
     dist = np.sqrt(np.clip(2.0 - 2.0 * (x @ x.T).astype(np.float64), 0.0, None))
     np.fill_diagonal(dist, 0.0)
     expected = hdbscan.HDBSCAN(min_cluster_size=3, min_samples=min_samples, metric="precomputed").fit_predict(dist)
@@ -115,8 +120,8 @@ def test_graph_hdbscan_is_the_package_on_a_complete_graph(min_samples: int) -> N
 def test_graph_hdbscan_clusters_a_disconnected_graph() -> None:
     x, truth = stories(4, 6, 16, 0.1, seed=4)
     cfg = dense_only(recluster_neighbours=3, hdbscan_min_cluster_size=3)
-    graph = knn_graph(x, sp.csr_matrix((len(x), 8)), cfg)  # 3 neighbours: each story is its own part
-    labels = graph_hdbscan_labels(graph, cfg)
+    graph = knn_graph(x, sp.csr_matrix((len(x), 8)), params(cfg).neighbours)  # 3 neighbours: each story is its own part
+    labels = graph_hdbscan_labels(graph, params(cfg).hdbscan)
     assert len({(a, b) for a, b in zip(labels.tolist(), truth.tolist(), strict=True)}) == 4 and -1 not in labels
 
 
@@ -124,7 +129,7 @@ def test_link_groups_is_average_linkage_cut_at_the_threshold() -> None:
     x, _ = stories(12, 5, 12, 0.8, seed=5)
     cfg = dense_only(recluster_neighbours=len(x), recluster_merge_threshold=0.35)
     batch = as_batch(x, cfg=cfg)
-    linked = link_groups(batch, np.full(len(x), -1), cfg)
+    linked = link_groups(batch, np.full(len(x), -1), params(cfg))
     dist = np.clip(1.0 - (x @ x.T).astype(np.float64), 0.0, None)
     np.fill_diagonal(dist, 0.0)
     flat = fcluster(linkage(squareform(dist, checks=False), "average"), 1.0 - 0.35, "distance")
@@ -141,8 +146,8 @@ def test_large_window_path_recovers_stories_deterministically() -> None:
     # Synthetic 64-d vectors, not an embedding model's: the similarity cuts (model off) read them.
     cfg = Settings(same_story_model="off", sparse_features=2**12, recluster_exact_neighbours_max=200,
                    recluster_ivf_list_size=48)  # fmt: skip
-    labels = cluster_window(batch, cfg)
-    assert np.array_equal(cluster_window(batch, cfg), labels)
+    labels = cluster_window(batch, params(cfg))
+    assert np.array_equal(cluster_window(batch, params(cfg)), labels)
     assigned = labels >= 0
     assert assigned.mean() >= 0.9
     pure = sum(int(np.bincount(truth[labels == c]).max()) for c in np.unique(labels[assigned]))

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from clustering.embedding.embed import CachedEmbedder, Embedder
 from clustering.jobs import recluster_now
 from clustering.processor import BatchProcessor, RawMessage
-from clustering.reclustering.recluster import cluster_window
-from clustering.representation.represent import SparseVectoriser, represent
+from clustering.reclustering.recluster import ReclusterParams, cluster_window
+from clustering.representation.represent import RepresentParams, SparseVectoriser, represent
 from newsflow.records.doc import Doc
 from newsflow.settings import Settings
 from newsflow.store import schema
@@ -67,7 +67,8 @@ def test_recluster_keeps_online_ids_and_is_idempotent(settings: Settings, embedd
 def test_cluster_window_is_deterministic(settings: Settings, embedder: Embedder) -> None:
     docs = [Doc(r.id, r.title, "", r.published) for r in story_records()]
     dense = embedder.encode([d.title for d in docs])
-    first = cluster_window(represent(docs, dense, SparseVectoriser(settings.sparse_features), settings), settings)
-    again = cluster_window(represent(docs, dense, SparseVectoriser(settings.sparse_features), settings), settings)
+    representing, params = RepresentParams.from_settings(settings), ReclusterParams.from_settings(settings)
+    first = cluster_window(represent(docs, dense, SparseVectoriser(settings.sparse_features), representing), params)
+    again = cluster_window(represent(docs, dense, SparseVectoriser(settings.sparse_features), representing), params)
     np.testing.assert_array_equal(first, again)
     assert len(set(first.tolist()) - {-1}) == 3

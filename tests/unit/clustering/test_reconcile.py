@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 import numpy as np
 
-from clustering.reclustering.reconcile import ClusterInfo, Reconciliation, reconcile
+from clustering.reclustering.reconcile import ClusterInfo, ReconcileParams, Reconciliation, reconcile
 from newsflow.records.topic import TopicMeta, TopicStatus
 from newsflow.settings import Settings
 from tests.unit.clustering.stories import T0
 
-SETTINGS = Settings(reconcile_split_share=0.3, topic_fade_hours=48, revive_threshold=0.8)
+PARAMS = ReconcileParams.from_settings(Settings(reconcile_split_share=0.3, topic_fade_hours=48, revive_threshold=0.8))
 
 
 def unit(i: int) -> np.ndarray:
@@ -52,7 +53,7 @@ def test_two_stories_merge_and_one_splits_with_exactly_those_events() -> None:
     b = [f"b{i}" for i in range(4)]
     c = [f"c{i}" for i in range(6)]
     first = {0: cluster(a, 1, 0), 1: cluster(b, 1, 1), 2: cluster(c, 1, 2)}
-    rec1 = reconcile(first, {}, topics, T0 + timedelta(hours=1), SETTINGS, next_topic_id=10)
+    rec1 = reconcile(first, {}, topics, T0 + timedelta(hours=1), PARAMS, next_topic_id=10)
     assert kinds(rec1) == {(10, "born", ()), (11, "born", ()), (12, "born", ())}
     members = apply(rec1, first, topics)
     ta, tb, tc = members["a0"], members["b0"], members["c0"]
@@ -63,7 +64,7 @@ def test_two_stories_merge_and_one_splits_with_exactly_those_events() -> None:
         1: cluster([*c[:3], "c6"], 3, 2),  # and one story split in two
         2: cluster([*c[3:], "c7"], 3, 2, lean=3),
     }
-    rec2 = reconcile(second, members, topics, now, SETTINGS, next_topic_id=13)
+    rec2 = reconcile(second, members, topics, now, PARAMS, next_topic_id=13)
     assert kinds(rec2) == {(ta, "merged", (tb,)), (tc, "split", (13,))}
     assert rec2.topic_of_cluster == {0: ta, 1: tc, 2: 13}  # the surviving ids stay
     assert rec2.status == {tb: TopicStatus.MERGED} and rec2.merged_into == {tb: ta}
@@ -74,43 +75,43 @@ def test_two_stories_merge_and_one_splits_with_exactly_those_events() -> None:
 def test_grow_fade_and_revive() -> None:
     topics: dict[int, TopicMeta] = {}
     first = {0: cluster(["x0", "x1", "x2"], 0, 0)}
-    members = apply(reconcile(first, {}, topics, T0, SETTINGS, 1), first, topics)
+    members = apply(reconcile(first, {}, topics, T0, PARAMS, 1), first, topics)
 
     grown = {0: cluster(["x0", "x1", "x2", "x3"], 5, 0)}
-    rec = reconcile(grown, members, topics, T0 + timedelta(hours=5), SETTINGS, 2)
+    rec = reconcile(grown, members, topics, T0 + timedelta(hours=5), PARAMS, 2)
     assert kinds(rec) == {(1, "grew", ())}
     members = apply(rec, grown, topics)
 
-    same = reconcile(grown, members, topics, T0 + timedelta(hours=6), SETTINGS, 2)
+    same = reconcile(grown, members, topics, T0 + timedelta(hours=6), PARAMS, 2)
     assert same.events == []  # nothing new: no event
 
     later = T0 + timedelta(hours=5 + 49)
-    rec = reconcile({}, {}, topics, later, SETTINGS, 2)
+    rec = reconcile({}, {}, topics, later, PARAMS, 2)
     assert kinds(rec) == {(1, "faded", ())} and rec.status == {1: TopicStatus.FADED}
     apply(rec, {}, topics)
-    assert reconcile({}, {}, topics, later + timedelta(hours=1), SETTINGS, 2).events == []  # fades once
+    assert reconcile({}, {}, topics, later + timedelta(hours=1), PARAMS, 2).events == []  # fades once
 
     back = {0: cluster(["y0", "y1"], 60, 0)}  # new articles about the same story, old ones out of the window
-    rec = reconcile(back, {}, topics, T0 + timedelta(hours=60), SETTINGS, 2)
+    rec = reconcile(back, {}, topics, T0 + timedelta(hours=60), PARAMS, 2)
     assert kinds(rec) == {(1, "revived", ())} and rec.topic_of_cluster == {0: 1}
     assert rec.status == {1: TopicStatus.ACTIVE} and rec.new_topics == []
     other = {0: cluster(["z0", "z1"], 60, 3)}
-    assert kinds(reconcile(other, {}, topics, T0 + timedelta(hours=60), SETTINGS, 2)) == {(2, "born", ())}
+    assert kinds(reconcile(other, {}, topics, T0 + timedelta(hours=60), PARAMS, 2)) == {(2, "born", ())}
 
 
 def test_small_overlap_is_no_split() -> None:
     topics: dict[int, TopicMeta] = {}
     first = {0: cluster([f"a{i}" for i in range(10)], 0, 0)}
-    members = apply(reconcile(first, {}, topics, T0, SETTINGS, 1), first, topics)
+    members = apply(reconcile(first, {}, topics, T0, PARAMS, 1), first, topics)
     second = {0: cluster([f"a{i}" for i in range(8)], 1, 0), 1: cluster(["a8", "a9", "n0", "n1", "n2"], 1, 1)}
-    rec = reconcile(second, members, topics, T0 + timedelta(hours=1), SETTINGS, 2)
+    rec = reconcile(second, members, topics, T0 + timedelta(hours=1), PARAMS, 2)
     assert kinds(rec) == {(2, "born", ())}  # 2 of 10 members (20 %) moved: a new story, not a split
 
 
 def test_a_cluster_unlike_a_topic_does_not_continue_it() -> None:
     """The last two window members of a topic swept into another story's cluster: with the drift
     guard that cluster is a new topic (born); without it the other story takes over the topic's id."""
-    guarded = SETTINGS  # the default guard (0.6)
+    guarded = PARAMS  # the default guard (0.6)
     topics: dict[int, TopicMeta] = {}
     first = {0: cluster([f"a{i}" for i in range(5)], 1, 0)}
     members = apply(reconcile(first, {}, topics, T0 + timedelta(hours=1), guarded, next_topic_id=10), first, topics)
@@ -120,7 +121,7 @@ def test_a_cluster_unlike_a_topic_does_not_continue_it() -> None:
 
     rec = reconcile(other_story, in_window, topics, now, guarded, next_topic_id=11)
     assert rec.topic_of_cluster == {0: 11} and kinds(rec) == {(11, "born", ())}
-    off = SETTINGS.model_copy(update={"reconcile_min_similarity": 0.0})
+    off = dataclasses.replace(PARAMS, reconcile_min_similarity=0.0)
     unguarded = reconcile(other_story, in_window, topics, now, off, next_topic_id=11)
     assert unguarded.topic_of_cluster == {0: 10}
     same_story = {0: ClusterInfo(other_story[0].members, now, centroid=unit(0))}

@@ -10,14 +10,16 @@ import numpy as np
 import pytest
 
 from clustering.embedding.embed import BUNDLED_MODEL_ID
-from clustering.online.assign import OnlineClusterer
-from clustering.representation.represent import Batch, SparseVectoriser, represent
+from clustering.online.assign import AssignParams, OnlineClusterer
+from clustering.reclustering.recluster import ReclusterParams
+from clustering.representation.represent import Batch, RepresentParams, SparseVectoriser, represent
 from clustering.story_model.same_story import (
     FEATURES,
     SameStoryModel,
     SameStoryModelError,
+    SameStoryParams,
     bundled_artifacts,
-    from_settings,
+    configured_model,
     load_model,
     pair_features,
 )
@@ -76,11 +78,12 @@ def test_artifact_round_trip_and_refusals(tmp_path: Path) -> None:
 def test_a_model_for_another_embedding_model_is_refused_at_start(tmp_path: Path) -> None:
     dense_only_model().save(tmp_path / "m.json")  # trained for "test-model", not the bundled MiniLM
     with pytest.raises(SameStoryModelError, match="not 'sentence-transformers/all-MiniLM-L6-v2'"):
-        OnlineClusterer(Settings(embedding_model="all-MiniLM-L6-v2", same_story_model=str(tmp_path / "m.json")), DIM)
+        settings = Settings(embedding_model="all-MiniLM-L6-v2", same_story_model=str(tmp_path / "m.json"))
+        OnlineClusterer(AssignParams.from_settings(settings), DIM)
 
 
 def test_the_bundled_model_is_for_the_bundled_embedding_model() -> None:
-    model = from_settings(Settings(embedding_model="all-MiniLM-L6-v2"))
+    model = configured_model(SameStoryParams.from_settings(Settings(embedding_model="all-MiniLM-L6-v2")))
     assert model is not None and model.embedding_model == BUNDLED_MODEL_ID
 
 
@@ -164,14 +167,15 @@ def test_cross_validation_keeps_each_story_on_one_side() -> None:
 
 def _batch(vectors: list[np.ndarray], hours: list[float], settings: Settings) -> Batch:
     docs = [Doc(id=f"a{k}", title=f"t{k}", body="", published=T0 + timedelta(hours=h)) for k, h in enumerate(hours)]
-    return represent(docs, np.array(vectors), SparseVectoriser(settings.sparse_features), settings)
+    params = RepresentParams.from_settings(settings)
+    return represent(docs, np.array(vectors), SparseVectoriser(settings.sparse_features), params)
 
 
 def test_online_assignment_joins_by_probability_and_time_counts(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = Settings(sparse_features=2**12, join_probability=0.5, seed_probability=0.5)
     model = dense_only_model(cut_at=0.8, days=-8.0)
-    monkeypatch.setattr("clustering.online.assign.from_settings", lambda _settings: model)
-    oc = OnlineClusterer(settings, TOY_DIM)
+    monkeypatch.setattr("clustering.online.assign.configured_model", lambda _params: model)
+    oc = OnlineClusterer(AssignParams.from_settings(settings), TOY_DIM)
     a, b = toy_unit(1.0, 0.1), toy_unit(1.0, 0.15)
     stranger = toy_unit(0.0, 1.0)
     late = toy_unit(1.0, 0.12)
@@ -192,7 +196,7 @@ def test_the_re_clustering_links_and_prunes_by_probability(monkeypatch: pytest.M
         core_probability=0.5,
     )
     monkeypatch.setattr(
-        "clustering.reclustering.recluster.from_settings", lambda _settings: dense_only_model(cut_at=0.8)
+        "clustering.reclustering.recluster.configured_model", lambda _params: dense_only_model(cut_at=0.8)
     )
     a = [toy_unit(1.0, 0.05 * k) for k in range(3)]  # one story
     b = [toy_unit(0.05 * k, 1.0) for k in range(3)]  # another
@@ -200,13 +204,15 @@ def test_the_re_clustering_links_and_prunes_by_probability(monkeypatch: pytest.M
     batch = _batch([*a, *b, near_a, stray, loose], [0.0] * 9, settings)
     # HDBSCAN put a stranger into the first core: the model takes it out again, and it stays alone.
     cores = np.array([0, 0, 0, 1, 1, 1, -1, 0, -1])
-    linked = link_groups(batch, cores, settings)
+    linked = link_groups(batch, cores, ReclusterParams.from_settings(settings))
     assert len({*linked[:3].tolist(), linked[6]}) == 1 and linked[0] >= 0  # the close article joins story a
     assert len(set(linked[3:6].tolist())) == 1 and linked[3] != linked[0]  # b stays apart
     assert linked[7] == -1  # the stranger is pruned from its core and joins nothing
     assert linked[8] == -1  # cosine 0.74 to story a: P ≈ 0.1, it waits
     # The similarity cuts (re-clustering without the model) link that loose article: the model decided.
-    legacy = link_groups(batch, cores, settings.model_copy(update={"same_story_recluster": "off"}))
+    legacy = link_groups(
+        batch, cores, ReclusterParams.from_settings(settings.model_copy(update={"same_story_recluster": "off"}))
+    )
     assert legacy[8] == legacy[0] >= 0
 
 
@@ -235,10 +241,10 @@ def test_by_default_the_model_prunes_cores_and_the_cuts_link(monkeypatch: pytest
     def no_score(_model: SameStoryModel) -> None:
         raise AssertionError("the linkage must keep its similarity cuts in 'cores' mode")
 
-    monkeypatch.setattr("clustering.reclustering.recluster.from_settings", lambda _settings: model)
+    monkeypatch.setattr("clustering.reclustering.recluster.configured_model", lambda _params: model)
     monkeypatch.setattr(recluster, "prune_cores", spy)
     monkeypatch.setattr(recluster, "model_score", no_score)
-    link_groups(batch, cores, settings)
+    link_groups(batch, cores, ReclusterParams.from_settings(settings))
     assert asked == [1]
 
 
@@ -253,11 +259,15 @@ def test_story_merge_adds_the_models_merges_to_the_cuts(monkeypatch: pytest.Monk
     batch = _batch([*a, *a2, *b], [0.0] * 9, settings)
     labels = np.array([0, 0, 0, 1, 1, 1, 2, 2, 2])
     monkeypatch.setattr(
-        "clustering.reclustering.recluster.from_settings", lambda _settings: dense_only_model(cut_at=0.9)
+        "clustering.reclustering.recluster.configured_model", lambda _params: dense_only_model(cut_at=0.9)
     )
-    off = merge_stories(batch, labels, settings.model_copy(update={"same_story_recluster": "off"}))
+
+    def params(**update: object) -> ReclusterParams:
+        return ReclusterParams.from_settings(settings.model_copy(update=update))
+
+    off = merge_stories(batch, labels, params(same_story_recluster="off"))
     assert len(set(off.tolist())) == 3  # the cut alone keeps the two halves of story a apart
-    merged = merge_stories(batch, labels, settings)  # default "cores": the cuts, then the model
+    merged = merge_stories(batch, labels, params())  # default "cores": the cuts, then the model
     assert merged[0] == merged[3] != merged[6]  # P(a, a2) ≈ 0.9 ≥ 0.7 joins them; b stays apart
-    strict = merge_stories(batch, labels, settings.model_copy(update={"merge_probability": 0.99}))
+    strict = merge_stories(batch, labels, params(merge_probability=0.99))
     assert len(set(strict.tolist())) == 3

@@ -2,7 +2,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from clustering.representation.represent import SimilarityWeights, SparseVectoriser, doc_tokens, gap_to_span, represent
+from clustering.representation.represent import (
+    RepresentParams,
+    SimilarityWeights,
+    SparseVectoriser,
+    doc_tokens,
+    gap_to_span,
+    represent,
+)
 from clustering.representation.text import detect_language, tokens
 from newsflow.records.doc import Doc
 from newsflow.settings import Settings
@@ -25,12 +32,12 @@ def test_tokens_fold_possessives_plurals_and_drop_stop_words() -> None:
 
 def german_keywords(titles: list[str], top: int) -> list[str]:
     """The keywords of a topic of German headlines."""
-    from clustering.labelling.labels import keywords
+    from clustering.labelling.labels import LabelParams, keywords
 
     docs = [Doc(id=str(k), title=t, body="", published=T0, language="de") for k, t in enumerate(titles)]
     vectoriser = SparseVectoriser(2**12)
-    vectoriser.observe(vectoriser.counts([doc_tokens(d, Settings()) for d in docs]))
-    return keywords(docs, vectoriser, Settings(), top)
+    vectoriser.observe(vectoriser.counts([doc_tokens(d, Settings().sparse_text_chars) for d in docs]))
+    return keywords(docs, vectoriser, LabelParams.from_settings(Settings(topic_keywords=top)))
 
 
 def test_german_keywords_are_shown_as_written_not_as_stems() -> None:
@@ -62,7 +69,8 @@ def test_running_document_frequencies_weigh_rare_terms_up() -> None:
 def test_represent_aligns_rows_and_times() -> None:
     settings = Settings(sparse_features=2**12)
     docs = [Doc("a", "Flappy Bird could return", "", T0), Doc("b", "UniCredit loss", "Record loss", T0)]
-    batch = represent(docs, np.eye(2, 4, dtype=np.float32), SparseVectoriser(2**12), settings)
+    params = RepresentParams.from_settings(settings)
+    batch = represent(docs, np.eye(2, 4, dtype=np.float32), SparseVectoriser(2**12), params)
     assert batch.dense.shape == (2, 4) and batch.sparse.shape == (2, 2**12)
     assert batch.hours[0] == T0.timestamp() / 3600
     assert [d.id for d in batch.select([1]).docs] == ["b"]
@@ -97,7 +105,7 @@ def test_average_linkage_over_sums_is_the_mean_of_each_pairs_own_weighted_simila
     docs = [Doc(f"d{i}", " ".join(rng.choice(words, 4)), "x" * int(rng.choice([0, 400, 5000])), T0) for i in range(12)]
     dense = rng.normal(size=(12, 6)).astype(np.float32)
     dense /= np.linalg.norm(dense, axis=1, keepdims=True)
-    batch = represent(docs, dense, SparseVectoriser(2**12), settings)
+    batch = represent(docs, dense, SparseVectoriser(2**12), RepresentParams.from_settings(settings))
     assert len({tuple(r) for r in np.round(batch.roots, 6)}) == 3  # three kinds of article
     d, s = dense @ dense.T, (batch.sparse @ batch.sparse.T).toarray()
     pair = np.outer(batch.roots[:, 0], batch.roots[:, 0]) * d + np.outer(batch.roots[:, 1], batch.roots[:, 1]) * s
@@ -108,7 +116,7 @@ def test_average_linkage_over_sums_is_the_mean_of_each_pairs_own_weighted_simila
     want = [pair[np.ix_(groups == x, groups == y)].mean() for x, y in zip(a, b, strict=True)]
     np.testing.assert_allclose(got, want, rtol=1e-5)
     uniform = Settings(sparse_features=2**12, time_decay_hours=0.0, dense_weight_long=0.7, sparse_weight_long=0.3)
-    flat = represent(docs, dense, SparseVectoriser(2**12), uniform)
+    flat = represent(docs, dense, SparseVectoriser(2**12), RepresentParams.from_settings(uniform))
     plain = mean_similarity(SimilarityWeights.from_settings(uniform))(ClusterSums.of(flat, groups, 4), a, b)
     want = [(0.7 * d + 0.3 * s)[np.ix_(groups == x, groups == y)].mean() for x, y in zip(a, b, strict=True)]
     np.testing.assert_allclose(plain, want, rtol=1e-5)  # equal weights: the former fixed mix

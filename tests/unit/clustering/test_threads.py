@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np  # (also loads the BLAS library threadpoolctl inspects)
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from clustering.reclustering.recluster import cluster_window
+from clustering.reclustering.recluster import ReclusterParams, cluster_window
 from clustering.threads import SMALL_WINDOW_ROWS, blas_threads, limit_blas_threads, window_threads
 from newsflow.settings import Settings
 from tests.unit.clustering.test_recluster_graph import as_batch, stories
@@ -48,8 +48,8 @@ def test_one_blas_thread_gives_the_same_clusters() -> None:
     batch = as_batch(x, words)
     settings = Settings(sparse_features=2**12)
     with threadpool_limits(limits=2, user_api="blas"):
-        default = cluster_window(batch, settings)
+        default = cluster_window(batch, ReclusterParams.from_settings(settings))
         with blas_threads(1):
-            single = cluster_window(batch, settings)
+            single = cluster_window(batch, ReclusterParams.from_settings(settings))
     assert (default >= 0).sum() > len(truth) // 2, "the window should form clusters for the comparison to mean anything"
     assert np.array_equal(single, default)

@@ -7,8 +7,8 @@ from datetime import timedelta
 import numpy as np
 
 from clustering.reclustering.reconcile import Reconciliation, absorb
-from clustering.reclustering.topic_merge import merge_topics
-from clustering.representation.represent import SparseVectoriser, represent
+from clustering.reclustering.topic_merge import TopicMergeParams, merge_topics
+from clustering.representation.represent import RepresentParams, SparseVectoriser, represent
 from clustering.story_model.same_story import FEATURES, SameStoryModel
 from newsflow.contracts import TopicEventKind as Kind
 from newsflow.records.doc import Doc
@@ -17,6 +17,11 @@ from newsflow.settings import Settings
 from tests.unit.clustering.stories import T0
 
 SETTINGS = Settings()
+
+
+def at(cut: float) -> TopicMergeParams:
+    """The default neighbour search, topics merging at ``cut``."""
+    return TopicMergeParams.from_settings(SETTINGS.model_copy(update={"topic_merge_probability": cut}))
 
 
 def dense_only_model() -> SameStoryModel:
@@ -32,22 +37,22 @@ def batch_along(directions: list[int], dim: int = 8):  # type: ignore[no-untyped
     dense = np.zeros((len(directions), dim), dtype=np.float32)
     dense[np.arange(len(directions)), directions] = 1.0
     docs = [Doc(f"a{i}", f"headline {i}", "", T0 + timedelta(minutes=i)) for i in range(len(directions))]
-    return represent(docs, dense, SparseVectoriser(SETTINGS.sparse_features), SETTINGS)
+    return represent(docs, dense, SparseVectoriser(SETTINGS.sparse_features), RepresentParams.from_settings(SETTINGS))
 
 
 def test_topics_of_one_story_merge_into_the_oldest_and_others_stay() -> None:
     # Topics 7 and 3 point the same way (one story in two topics); topic 5 is another story.
     batch = batch_along([0, 0, 0, 1, 1, 0])
     rows_of = {7: [0, 1], 5: [3, 4], 3: [2, 5]}
-    assert merge_topics(batch, rows_of, dense_only_model(), 0.7, SETTINGS) == {7: 3}
+    assert merge_topics(batch, rows_of, dense_only_model(), at(0.7)) == {7: 3}
 
 
 def test_no_merge_below_the_cut_or_when_switched_off() -> None:
     batch = batch_along([0, 0, 1, 1])
     rows_of = {1: [0, 1], 2: [2, 3]}
-    assert merge_topics(batch, rows_of, dense_only_model(), 0.7, SETTINGS) == {}
+    assert merge_topics(batch, rows_of, dense_only_model(), at(0.7)) == {}
     same = batch_along([0, 0, 0, 0])
-    assert merge_topics(same, rows_of, dense_only_model(), 0.0, SETTINGS) == {}
+    assert merge_topics(same, rows_of, dense_only_model(), at(0.0)) == {}
 
 
 def meta(t: int, status: TopicStatus = TopicStatus.ACTIVE, count: int = 3) -> TopicMeta:
