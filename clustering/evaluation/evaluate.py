@@ -32,7 +32,7 @@ from clustering.evaluation.metrics import score
 from clustering.online.assign import AssignParams, OnlineClusterer
 from clustering.online.online_state import build_clusterer
 from clustering.reclustering.plan import ReclusterPlan, plan_recluster
-from clustering.representation.represent import Batch, RepresentParams, SparseVectoriser, doc_tokens, represent
+from clustering.representation.represent import Batch, SparseVectoriser, doc_tokens, represent
 from clustering.threads import blas_threads
 from clustering.topic_state import apply_plan, online_writes, remember
 from clustering.window import Window, memory_start, represent_window, window_start
@@ -127,10 +127,9 @@ class Simulation:
             counts = self.vectoriser.counts([doc_tokens(d, self.settings.sparse_text_chars) for d in docs])
             np.add.at(self.vectoriser.df, counts.indices, 1)
             self.vectoriser.n_docs += len(docs)
-            batch = represent(docs, dense, self.vectoriser, RepresentParams.from_settings(self.settings), observe=False,
-                              counts=counts)  # fmt: skip
+            batch = represent(docs, dense, self.vectoriser, self.state.representing, observe=False, counts=counts)
         else:
-            batch = represent(docs, dense, self.vectoriser, RepresentParams.from_settings(self.settings), observe=True)
+            batch = represent(docs, dense, self.vectoriser, self.state.representing, observe=True)
             counts = batch.counts
         np.add.at(self._corpus_df, counts.indices, 1)  # (each article is fed once: its first store)
         self._corpus_n += len(docs)

@@ -23,6 +23,7 @@ class FakeProducer:
         self.refuse = refuse
         self.sent: list[tuple[str, bytes | None, bytes | None]] = []
         self.flushed = 0
+        self.closed = False
 
     def send(self, topic: str, value: bytes | None = None, key: bytes | None = None) -> FakeFuture:
         self.sent.append((topic, key, value))
@@ -32,7 +33,7 @@ class FakeProducer:
         self.flushed += 1
 
     def close(self, timeout: float | None = None) -> None:
-        pass
+        self.closed = True
 
 
 class FakeConsumer:
