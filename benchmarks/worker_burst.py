@@ -34,7 +34,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from kafka import KafkaProducer  # noqa: E402
-from sqlalchemy import func, select  # noqa: E402
+from sqlalchemy import Table, func, select  # noqa: E402
 
 from newsflow.contracts import ArticleRecord  # noqa: E402
 from newsflow.kafka import consumer_lag, count_dead_letters, ensure_topics, topic_names  # noqa: E402
@@ -71,15 +71,17 @@ def stream(n: int, run: str, end: datetime, hours: float) -> Iterator[ArticleRec
         )
 
 
-def publish_stream(settings: Settings, records: Iterator[ArticleRecord]) -> tuple[int, float]:
-    """Produce everything (acks=all, batched); (count, seconds)."""
+def publish_stream(settings: Settings, records: Iterator[ArticleRecord], spread: int = 0) -> tuple[int, float]:
+    """Produce everything (acks=all, batched); (count, seconds). ``spread``: round-robin over that many
+    partitions (equal shares) instead of by key."""
     producer = KafkaProducer(
         bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", linger_ms=50, batch_size=256 * 1024
     )
     topic = topic_names(settings).articles
     started, count = time.monotonic(), 0
     for record in records:
-        producer.send(topic, key=record.id.encode(), value=record.to_bytes())
+        partition = count % spread if spread else None
+        producer.send(topic, key=record.id.encode(), value=record.to_bytes(), partition=partition)
         count += 1
     producer.flush(timeout=600)
     producer.close()
@@ -96,11 +98,12 @@ def rss_mb(pid: int) -> tuple[float, float]:
     return values.get("VmRSS", 0.0), values.get("VmHWM", 0.0)
 
 
-def stored(settings: Settings) -> int:
+def stored(settings: Settings, table: Table = schema.articles) -> int:
+    """Rows in the store's ``table`` (articles unless told)."""
     engine = open_store(settings, run_migrations=False)
     try:
         with engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(schema.articles)).scalar_one())
+            return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
     finally:
         engine.dispose()
 

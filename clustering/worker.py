@@ -75,6 +75,10 @@ class WorkerReport:
     embed_cache_hits: int = 0  # the same text embedded before (another feed, a reload)
     near_copy_reuses: int = 0  # syndicated near-copies given their original's vector
     revision_reuses: int = 0  # revisions whose dense text had not changed
+    # Wall-clock times (epoch seconds; 0: none): the first message polled and the end of the last batch
+    # (stored and committed), so the busy span can be timed apart from start-up and the idle wait.
+    first_message_at: float = 0.0
+    last_batch_at: float = 0.0
     stopped_by: str = ""
 
     def as_dict(self) -> dict[str, Any]:
@@ -165,6 +169,8 @@ def run_worker(
             while not stop.is_set():
                 polled = poll(consumer, settings.worker_poll_timeout_ms, poll_size, what=names.articles)
                 messages = [_raw(m) for m in polled]
+                if messages and not report.first_message_at:
+                    report.first_message_at = time.time()
                 idle.tick(assigned=bool(consumer.assignment()), got_messages=bool(messages))
                 if not messages:
                     limit_s = idle_timeout_s if idle.assigned else max(idle_timeout_s, ASSIGNMENT_WAIT_S)
@@ -177,6 +183,7 @@ def run_worker(
                     if outcome.dead_letters:
                         publish_dead_letters(producer, names.deadletter, outcome.dead_letters, timeout_s)
                     _commit(consumer)
+                report.last_batch_at = time.time()
                 report.paused_batches += int(paused)
                 report.events_published += _publish_events(engine, settings, clock(), producer)
                 _add(report, len(messages), outcome)

@@ -68,6 +68,7 @@ def test_worker_forms_topics_in_postgres_and_a_replay_changes_nothing(
     report = run_worker(settings, until_idle=True, idle_timeout_s=3.0, clock=lambda: NOW)
     assert (report.consumed, report.stored, report.dead_lettered) == (17, 15, 2)
     assert report.batches >= 2 and report.topics_created >= 3
+    assert 0 < report.first_message_at <= report.last_batch_at <= time.time()  # the busy span, for benchmarks
 
     engine = open_store(settings)
     with engine.connect() as conn:
