@@ -41,6 +41,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from kafka.admin import KafkaAdminClient  # noqa: E402
+from kafka.errors import CoordinatorNotAvailableError  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
 from benchmarks._distinct_articles import TEXTS, Text, article_records, dense_texts, distinct_texts  # noqa: E402
@@ -120,7 +121,11 @@ def wait_in_group(settings: Settings, workers: list[Worker], timeout_s: float = 
         while time.monotonic() < deadline:
             if any(w.proc.poll() is not None for w in workers):
                 raise RuntimeError("a worker exited before joining the group (see its log)")
-            group = admin.describe_groups([settings.kafka_consumer_group])[settings.kafka_consumer_group]
+            try:
+                group = admin.describe_groups([settings.kafka_consumer_group])[settings.kafka_consumer_group]
+            except CoordinatorNotAvailableError:  # a broker just started: its offsets topic is not up yet
+                time.sleep(0.5)
+                continue
             held = [
                 sorted(p for t in m["member_assignment"]["assigned_partitions"] for p in t["partitions"])
                 for m in group.get("members", []) if m.get("member_assignment")
