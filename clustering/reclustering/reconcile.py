@@ -8,7 +8,9 @@ members swept into another story's cluster must not hand it the topic's id). The
 * heir of one topic → keeps that id (``grew`` when it has more articles than at its last event;
   ``revived`` when the topic had faded and new articles arrived);
 * heir of several topics → keeps the id with the largest overlap (ties: the oldest id) and the
-  others are ``merged`` into it (A+B→A, ``related=[B]``);
+  others are ``merged`` into it (A+B→A, ``related=[B]``) — each only if the cluster holds at least
+  ``reconcile_merge_share`` of its articles (also those older than the window); otherwise the few
+  members it holds move to the keeper and that topic keeps its id and the rest of its articles;
 * heir of none, but holding at least ``reconcile_split_share`` of a surviving topic's window
   members → a new id ``split`` off that topic (A→A+C, an event on A with ``related=[C]``);
 * heir of none, and its centroid at least ``revive_threshold`` similar to a faded topic's → that
@@ -41,6 +43,7 @@ class ReconcileParams:
 
     reconcile_min_similarity: float
     reconcile_split_share: float
+    reconcile_merge_share: float
     revive_threshold: float
     topic_fade_hours: float
 
@@ -49,6 +52,7 @@ class ReconcileParams:
         return cls(
             reconcile_min_similarity=settings.reconcile_min_similarity,
             reconcile_split_share=settings.reconcile_split_share,
+            reconcile_merge_share=settings.reconcile_merge_share,
             revive_threshold=settings.revive_threshold,
             topic_fade_hours=settings.topic_fade_hours,
         )
@@ -129,8 +133,8 @@ def reconcile(
         info = clusters[c]
         if heirs.get(c):
             keeper = max(heirs[c], key=lambda t: (overlap[c][t], -t))
-            absorbed = sorted(t for t in heirs[c] if t != keeper)
-            count = sizes[c] + sum(outside[t] for t in heirs[c])
+            absorbed = _absorbed(heirs[c], keeper, overlap[c], topics, window_size, params.reconcile_merge_share)
+            count = sizes[c] + sum(outside[t] for t in (keeper, *absorbed))
             _keep(out, c, keeper, absorbed, count, info, topics[keeper], now)
             taken.add(keeper)
             continue
@@ -159,6 +163,19 @@ def reconcile(
     _fade(out, topics, successor, clusters, now, params.topic_fade_hours)
     out.events.sort(key=lambda e: (e.topic_id, e.kind.value))
     return out
+
+
+def _absorbed(
+    heirs: Sequence[int], keeper: int, row: Counter[int], topics: Mapping[int, TopicMeta],
+    window_size: Mapping[int, int], share: float,
+) -> list[int]:  # fmt: skip
+    """The heirs besides ``keeper`` that the cluster holds enough of to merge them: at least ``share`` of
+    each one's articles. A long story that left one member in another story's cluster is not that story
+    (in a German replay, one rare-earth article merged a 16-article Trump–Putin topic into the Riyadh talks)."""
+    return sorted(
+        t for t in heirs
+        if t != keeper and row[t] >= share * max(topics[t].article_count, window_size[t], 1)
+    )  # fmt: skip
 
 
 def _keep(

@@ -126,3 +126,28 @@ def test_a_cluster_unlike_a_topic_does_not_continue_it() -> None:
     assert unguarded.topic_of_cluster == {0: 10}
     same_story = {0: ClusterInfo(other_story[0].members, now, centroid=unit(0))}
     assert reconcile(same_story, in_window, topics, now, guarded, next_topic_id=11).topic_of_cluster == {0: 10}
+
+
+def test_a_stray_member_of_a_long_topic_does_not_merge_it() -> None:
+    """A cluster that continues a young topic and holds one window member of a long-running topic: the
+    long topic keeps its id and its other articles (the German replay merged a 16-article Trump–Putin
+    topic into the Riyadh talks through one such article); holding enough of it still merges it."""
+    topics: dict[int, TopicMeta] = {}
+    long_story = [f"a{i}" for i in range(12)]
+    first = {0: cluster(long_story, 1, 0), 1: cluster(["b0", "b1"], 1, 0, lean=1)}
+    members = apply(reconcile(first, {}, topics, T0 + timedelta(hours=1), PARAMS, next_topic_id=10), first, topics)
+    ta, tb = members["a0"], members["b0"]
+    in_window = {a: t for a, t in members.items() if a in ("a11", "b0", "b1")}  # a0–a10 left the window
+    now = T0 + timedelta(hours=3)
+    young_with_stray = {0: cluster(["a11", "b0", "b1", "b2"], 3, 0, lean=1)}
+
+    guarded = dataclasses.replace(PARAMS, reconcile_merge_share=0.25)
+    rec = reconcile(young_with_stray, in_window, topics, now, guarded, next_topic_id=12)
+    assert rec.topic_of_cluster == {0: tb} and rec.merged_into == {}  # 1 of 12 articles: no merge
+    assert ta not in rec.status and (tb, "grew", ()) in kinds(rec)
+    assert rec.article_counts[tb] == 4  # the cluster only: the long topic's other 11 stay where they are
+    merged = reconcile(young_with_stray, in_window, topics, now, PARAMS, next_topic_id=12)  # the default: any overlap
+    assert merged.merged_into == {ta: tb} and merged.article_counts[tb] == 15
+    most = {a: t for a, t in members.items() if a not in ("a0", "a1")}  # 10 of 12 in the window and the cluster
+    big = {0: cluster([*long_story[2:], "b0", "b1", "b2"], 3, 0, lean=1)}
+    assert reconcile(big, most, topics, now, guarded, next_topic_id=12).merged_into == {tb: ta}
