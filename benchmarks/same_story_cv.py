@@ -39,7 +39,7 @@ from clustering.embedding.embed import CachedEmbedder, Embedder
 from clustering.evaluation.eval_data import read_jsonl
 from clustering.evaluation.evaluate import parse_article, simulate
 from clustering.evaluation.metrics import bcubed_by_article, bcubed_mean, per_story
-from clustering.story_model.same_story_train import story_fold, train_from_files
+from clustering.story_model.same_story_train import KINDS, story_fold, train_from_files
 from newsflow.settings import Settings, load_settings
 from newsflow.store.database import open_store
 from newsflow.store.embeddings_repo import SqlVectorCache
@@ -97,6 +97,7 @@ def main() -> None:
     ap.add_argument("--select", action="store_true", help="nested choice of the grid point per fold (see above)")
     ap.add_argument("--per-story", nargs="*", default=[], metavar="SET", help="also print these sets' stories' P and R")
     ap.add_argument("--jobs", type=int, default=1, help="replays run at once (one process each)")
+    ap.add_argument("--kind", default="lr", choices=KINDS, help="the fold models' kind (newsflow train --kind)")
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     base = load_settings()
@@ -110,7 +111,7 @@ def main() -> None:
         if models[k].exists() or args.legacy:
             continue
         keep = None if args.leave_out else (lambda story, k=k: story_fold(story, args.folds) != k)
-        model, cv = train_from_files(base, train_paths, _embedder(base), keep)
+        model, cv = train_from_files(base, train_paths, _embedder(base), keep, kind=args.kind)
         model.save(models[k])
         print(f"fold {k}: {model.meta['pairs']} pairs, CV log loss {cv.log_loss:.4f}, AUC {cv.auc:.4f}", flush=True)
     grid = _grid(args.grid) or [{}]

@@ -42,12 +42,14 @@ from typing import Any
 
 import numpy as np
 
+from clustering.story_model.trees import TreeEnsemble
 from newsflow.errors import NewsflowError
 from newsflow.settings import Settings
 
 log = logging.getLogger(__name__)
 
-ARTIFACT_VERSION = 1
+ARTIFACT_VERSION = 1  # a logistic regression; version 2 adds boosted trees (``trees.py``) that replace it
+TREES_VERSION = 2
 BUNDLED_ARTIFACT = Path(__file__).with_name("models") / "same_story.json"
 FEATURES = ("dense", "sparse", "dense_long", "sparse_long", "days", "dense_days", "small", "large", "dense_large",
             "dense_sq", "sparse_sq", "dense_sparse", "foreign", "dense_foreign", "sparse_foreign")  # fmt: skip
@@ -90,10 +92,14 @@ class SameStoryModel:
     features: tuple[str, ...] = FEATURES
     meta: dict[str, Any] = field(default_factory=dict)
     calibration: tuple[tuple[float, ...], tuple[float, ...]] = ((0.0, 1.0), (0.0, 1.0))  # raw → calibrated points
+    trees: TreeEnsemble | None = None  # boosted trees score the pairs instead of the regression
 
     def raw_proba(self, x: np.ndarray) -> np.ndarray:
-        """The logistic regression's own probability (before calibration)."""
-        z = ((np.asarray(x, dtype=np.float64) - self.mean) / self.scale) @ self.coef + self.intercept
+        """The classifier's own probability (before calibration)."""
+        if self.trees is not None:
+            z = self.trees.decision(x)
+        else:
+            z = ((np.asarray(x, dtype=np.float64) - self.mean) / self.scale) @ self.coef + self.intercept
         return 1.0 / (1.0 + np.exp(-np.clip(z, -50.0, 50.0)))
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
@@ -107,18 +113,23 @@ class SameStoryModel:
         return self.predict_proba(pair_features(dense, sparse, gap_hours, size_a, size_b, long, foreign))
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data = {
             "kind": "newsflow-same-story", "version": ARTIFACT_VERSION, "embedding_model": self.embedding_model,
             "features": list(self.features), "mean": self.mean.tolist(), "scale": self.scale.tolist(),
             "coef": self.coef.tolist(), "intercept": self.intercept,
             "calibration": {"raw": list(self.calibration[0]), "calibrated": list(self.calibration[1])},
             "meta": self.meta,
         }  # fmt: skip
+        if self.trees is not None:
+            data |= {"version": TREES_VERSION, "trees": self.trees.to_json()}
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any], source: str = "artifact") -> SameStoryModel:
-        if data.get("kind") != "newsflow-same-story" or data.get("version") != ARTIFACT_VERSION:
-            raise SameStoryModelError(f"{source} is not a version-{ARTIFACT_VERSION} same-story model")
+        if data.get("kind") != "newsflow-same-story" or data.get("version") not in (ARTIFACT_VERSION, TREES_VERSION):
+            raise SameStoryModelError(
+                f"{source} is not a version-{ARTIFACT_VERSION} or version-{TREES_VERSION} same-story model"
+            )
         if tuple(data.get("features", ())) != FEATURES:
             raise SameStoryModelError(f"{source} has features {data.get('features')}, this code computes {FEATURES}")
         arrays = [np.asarray(data[k], dtype=np.float64) for k in ("mean", "scale", "coef")]
@@ -128,8 +139,14 @@ class SameStoryModel:
         raw, calibrated = tuple(map(float, cal["raw"])), tuple(map(float, cal["calibrated"]))
         if len(raw) != len(calibrated) or len(raw) < 2 or any(b < a for a, b in itertools.pairwise(raw)):
             raise SameStoryModelError(f"{source} has a malformed calibration map")
+        trees = None
+        if data["version"] == TREES_VERSION:
+            try:
+                trees = TreeEnsemble.from_json(data["trees"], len(FEATURES))
+            except (KeyError, TypeError, ValueError) as exc:
+                raise SameStoryModelError(f"{source} has malformed trees: {exc}") from exc
         return cls(str(data["embedding_model"]), arrays[0], arrays[1], arrays[2], float(data["intercept"]),
-                   meta=dict(data.get("meta") or {}), calibration=(raw, calibrated))  # fmt: skip
+                   meta=dict(data.get("meta") or {}), calibration=(raw, calibrated), trees=trees)  # fmt: skip
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -36,10 +36,12 @@ import scipy.sparse as sp
 from clustering.embedding.embed import CachedEmbedder
 from clustering.representation.represent import Batch, RepresentParams, SparseVectoriser, represent
 from clustering.story_model.same_story import FEATURES, SameStoryModel, pair_features
+from clustering.story_model.trees import fit_trees
 from newsflow.records.doc import Doc
 from newsflow.settings import Settings
 
 log = logging.getLogger(__name__)
+KINDS = ("lr", "trees")  # a logistic regression, or boosted trees (``newsflow train --kind``)
 SPLIT_ROUNDS = 4  # cluster-level splits per story: merges are most of the re-clustering's decisions
 
 
@@ -195,16 +197,24 @@ class CrossValidation:
         return {"log_loss": self.log_loss, "auc": self.auc, "reliability": self.reliability}
 
 
-def fit(x: np.ndarray, y: np.ndarray, weight: np.ndarray, embedding_model: str, c: float = 1.0) -> SameStoryModel:
-    """A logistic regression over standardised features."""
+def fit(
+    x: np.ndarray, y: np.ndarray, weight: np.ndarray, embedding_model: str, c: float = 1.0, kind: str = "lr"
+) -> SameStoryModel:
+    """A logistic regression over standardised features (``kind`` "lr"), or boosted trees ("trees",
+    ``trees.py``) with the regression kept beside them for reading."""
     from sklearn.linear_model import LogisticRegression
 
+    if kind not in KINDS:
+        raise ValueError(f"unknown same-story model kind {kind!r} (one of {', '.join(KINDS)})")
     mean = np.average(x, axis=0, weights=weight)
     scale = np.sqrt(np.average((x - mean) ** 2, axis=0, weights=weight))
     scale[scale < 1e-9] = 1.0
     lr = LogisticRegression(C=c, max_iter=2000)
     lr.fit((x - mean) / scale, y, sample_weight=weight)
-    return SameStoryModel(embedding_model, mean, scale, lr.coef_[0].astype(np.float64), float(lr.intercept_[0]))
+    trees = fit_trees(x, y, weight) if kind == "trees" else None
+    return SameStoryModel(
+        embedding_model, mean, scale, lr.coef_[0].astype(np.float64), float(lr.intercept_[0]), trees=trees
+    )
 
 
 def reliability_table(p: np.ndarray, y: np.ndarray, weight: np.ndarray, bins: int = 10) -> list[dict[str, float]]:
@@ -233,8 +243,9 @@ def calibration_map(raw: np.ndarray, y: np.ndarray, weight: np.ndarray) -> tuple
 
 
 def cross_validate(
-    x: np.ndarray, y: np.ndarray, groups: np.ndarray, weight: np.ndarray, folds: int = 5, c: float = 1.0
-) -> tuple[CrossValidation, np.ndarray]:
+    x: np.ndarray, y: np.ndarray, groups: np.ndarray, weight: np.ndarray, folds: int = 5, c: float = 1.0,
+    kind: str = "lr",
+) -> tuple[CrossValidation, np.ndarray]:  # fmt: skip
     """Out-of-fold raw scores with folds grouped by story; the reliability and log loss are of
     calibrated probabilities whose map was fitted on the *other* folds' scores (cross-fitted)."""
     from sklearn.metrics import log_loss, roc_auc_score
@@ -243,7 +254,7 @@ def cross_validate(
     raw = np.zeros(len(y))
     splits = list(GroupKFold(n_splits=folds).split(x, y, groups))
     for train, test in splits:
-        raw[test] = fit(x[train], y[train], weight[train], "cv", c).raw_proba(x[test])
+        raw[test] = fit(x[train], y[train], weight[train], "cv", c, kind).raw_proba(x[test])
     calibrated = np.zeros(len(y))
     for train, test in splits:
         xs, ys = calibration_map(raw[train], y[train], weight[train])
@@ -258,7 +269,7 @@ def cross_validate(
 
 def train(
     streams: dict[str, tuple[Batch, list[str]]], embedding_model: str, *, candidates: int = 6, folds: int = 5,
-    seed: int = 42,
+    seed: int = 42, kind: str = "lr",
 ) -> tuple[SameStoryModel, CrossValidation]:  # fmt: skip
     """Pairs from each named stream, grouped cross-validation, then the model fitted on every pair."""
     pairs = Pairs()
@@ -269,16 +280,16 @@ def train(
     x, y, groups, weight = pairs.arrays()
     if len(set(y.tolist())) < 2 or len(set(groups.tolist())) < folds:
         raise ValueError("training needs pairs of both kinds from at least as many stories as folds")
-    cv, raw = cross_validate(x, y, groups, weight, folds)
-    model = fit(x, y, weight, embedding_model)
+    cv, raw = cross_validate(x, y, groups, weight, folds, kind=kind)
+    model = fit(x, y, weight, embedding_model, kind=kind)
     calibration = calibration_map(raw, y, weight)
     per_source: dict[str, int] = defaultdict(int)
     for s in pairs.source:
         per_source[s] += 1
-    meta = {"pairs": len(y), "positives": int(y.sum()), "streams": dict(per_source), "cv": cv.as_dict(),
+    meta = {"kind": kind, "pairs": len(y), "positives": int(y.sum()), "streams": dict(per_source), "cv": cv.as_dict(),
             "coefficients": dict(zip(FEATURES, model.coef.round(4).tolist(), strict=True))}  # fmt: skip
     return SameStoryModel(embedding_model, model.mean, model.scale, model.coef, model.intercept, meta=meta,
-                          calibration=calibration), cv  # fmt: skip
+                          calibration=calibration, trees=model.trees), cv  # fmt: skip
 
 
 
@@ -294,8 +305,9 @@ def read_stream(path: Path, keep: Callable[[str], bool] | None = None) -> tuple[
 
 
 def train_from_files(
-    settings: Settings, paths: Sequence[Path], embedder: CachedEmbedder, keep: Callable[[str], bool] | None = None
-) -> tuple[SameStoryModel, CrossValidation]:
+    settings: Settings, paths: Sequence[Path], embedder: CachedEmbedder, keep: Callable[[str], bool] | None = None,
+    kind: str = "lr",
+) -> tuple[SameStoryModel, CrossValidation]:  # fmt: skip
     """Train on labelled streams (each file one stream, named by its stem)."""
     streams: dict[str, tuple[Batch, list[str]]] = {}
     for path in paths:
@@ -306,7 +318,7 @@ def train_from_files(
         streams[path.stem] = (labelled_batch(docs, dense, settings), stories)
     if not streams:
         raise ValueError("no labelled articles to train on")
-    model, cv = train(streams, embedder.model_id, seed=settings.random_seed)
+    model, cv = train(streams, embedder.model_id, seed=settings.random_seed, kind=kind)
     return model, cv
 
 

@@ -83,14 +83,17 @@ def train(
     holdout: str | None = typer.Option(
         None, "--holdout", help="K/N: leave out the stories of fold K of N (cross-validation by story)."
     ),
+    kind: str = typer.Option("lr", "--kind", help="lr: a logistic regression; trees: boosted trees."),
 ) -> None:
     """Train the same-story model from labelled streams (grouped cross-validation report included)."""
     from clustering.embedding.embed import CachedEmbedder, Embedder
-    from clustering.story_model.same_story_train import story_fold, train_from_files
+    from clustering.story_model.same_story_train import KINDS, story_fold, train_from_files
     from newsflow.settings import load_settings
     from newsflow.store.database import open_store
     from newsflow.store.embeddings_repo import SqlVectorCache
 
+    if kind not in KINDS:
+        raise typer.BadParameter(f"--kind takes one of {', '.join(KINDS)}")
     keep = None
     if holdout:
         try:
@@ -100,7 +103,7 @@ def train(
         keep = lambda story: story_fold(story, n) != k  # noqa: E731
     settings = load_settings()
     embedder = CachedEmbedder(Embedder(settings), SqlVectorCache(open_store(settings)))
-    model, cv = train_from_files(settings, inputs, embedder, keep)
+    model, cv = train_from_files(settings, inputs, embedder, keep, kind)
     model.save(out)
     console.print(f"wrote {out}: {model.meta['pairs']} pairs, grouped CV log loss {cv.log_loss:.4f}, AUC {cv.auc:.4f}")
     for row in cv.reliability:
