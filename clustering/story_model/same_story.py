@@ -24,8 +24,9 @@ agglomeration already keep:
 
 The model is a logistic regression over standardised features, so it is a dot product at run time
 (no scikit-learn needed to score) and its coefficients can be read; a monotone map fitted on
-out-of-fold scores (isotonic regression, grouped by story) calibrates it, stored as points. It is stored as a versioned
-JSON artifact naming the embedding model it was trained with: cosines of another model have
+out-of-fold scores (isotonic regression, grouped by story) calibrates it, stored as points
+(``newsflow train --kind trees`` scores with boosted trees instead, ``trees.py``: an option).
+It is stored as a versioned JSON artifact naming the embedding model it was trained with: cosines of another model have
 another scale, so a mismatch is refused by name (``SameStoryModelError``). ``newsflow train``
 rebuilds it (``same_story_train.py``).
 """
