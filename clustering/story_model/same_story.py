@@ -26,9 +26,9 @@ The model is a logistic regression over standardised features, so it is a dot pr
 (no scikit-learn needed to score) and its coefficients can be read; a monotone map fitted on
 out-of-fold scores (isotonic regression, grouped by story) calibrates it, stored as points
 (``newsflow train --kind trees`` scores with boosted trees instead, ``trees.py``: an option).
-It is stored as a versioned JSON artifact naming the embedding model it was trained with: cosines of another model have
-another scale, so a mismatch is refused by name (``SameStoryModelError``). ``newsflow train``
-rebuilds it (``same_story_train.py``).
+It is stored as a versioned JSON artifact naming the embedding model it was trained with:
+cosines of another model have another scale, so a mismatch is refused by name
+(``SameStoryModelError``). ``newsflow train`` rebuilds it (``same_story_train.py``).
 """
 
 from __future__ import annotations
