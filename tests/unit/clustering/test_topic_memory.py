@@ -38,9 +38,7 @@ def _process(settings: Settings, embedder: Embedder, records: list[ArticleRecord
 def test_a_late_article_continues_its_faded_story_only_with_memory(
     settings: Settings, embedder: Embedder, memory_hours: float
 ) -> None:
-    # The late article is alike enough to join at 0.75, not at the default 0.9 (a faded story then waits for
-    # stronger evidence); what is tested is that only the memory lets it join at all.
-    settings = settings.model_copy(update={"topic_memory_hours": memory_hours, "join_probability": 0.75})
+    settings = settings.model_copy(update={"topic_memory_hours": memory_hours})
     early = [record(f"flappy-{k}", t, T0 + timedelta(minutes=10 * k)) for k, t in enumerate(STORIES["flappy"][:4])]
     clusterer = _process(settings, embedder, early, T0 + timedelta(hours=1)).clusterer
     assert clusterer is not None
@@ -111,7 +109,7 @@ def remembered_members_scenario(engine: Engine) -> None:
 
 @pytest.mark.parametrize("memory_hours", [336.0, 0.0])
 def test_the_evaluation_remembers_like_the_worker(settings: Settings, embedder: Embedder, memory_hours: float) -> None:
-    settings = settings.model_copy(update={"topic_memory_hours": memory_hours, "join_probability": 0.75})  # as above
+    settings = settings.model_copy(update={"topic_memory_hours": memory_hours})
     docs = [Doc(f"flappy-{k}", t, "", T0 + timedelta(minutes=10 * k)) for k, t in enumerate(STORIES["flappy"][:4])]
     docs.append(Doc("sac-0", STORIES["sac"][0], "", T0 + timedelta(hours=20)))  # alone for days, then
     docs.append(Doc("flappy-4", STORIES["flappy"][4], "", LATE))
