@@ -137,10 +137,16 @@ class Settings(BaseSettings):
     # probability that two sides tell the same story, chosen by cross-validation grouped by story.
     # Cuts chosen on held-out stories (benchmarks/same_story_cv.py, 2 folds by story; issue 15).
     same_story_model: str = "bundled"
-    # An article joins its best topic (online, and in the re-clustering's linkage). 0.9 scored better
-    # replayed (an unsure article waits for the re-clustering), but split stories on the worker's live
-    # path, where few re-clusterings run between arrivals (the alert and German end-to-end tests).
+    # An article joins its best topic (online, and in the re-clustering's linkage). 0.9 everywhere scored
+    # better replayed, but split stories on the worker's live path, where few re-clusterings run between
+    # arrivals (the alert and German end-to-end tests); the gain was in joins to stale topics (below).
     join_probability: float = 0.75
+    # Online, a topic whose newest member is more than ``stale_after_hours`` older than the article
+    # needs ``stale_join_probability`` (at or below ``join_probability``: off). Two articles on one
+    # subject a day apart are often two stories: an unsure article waits for the re-clustering.
+    stale_join_probability: float = 0.9
+    stale_after_hours: float = 24.0
+    stale_span_factor: float = 1.0  # ... and longer than this many times the topic's span (a long story pauses)
     seed_probability: float = 0.7  # two waiting articles start a topic
     merge_probability: float = 0.7  # two clusters (2+ articles each) merge into one story
     # Two current topics whose window members tell one story merge (clustering/reclustering/topic_merge.py; 0: off).

@@ -12,6 +12,12 @@ right away instead of waiting for the next re-clustering — a breaking story sh
 An article with its full text is compared on its own weights (``SimilarityWeights.of_article``:
 TF-IDF counts more) and against the ``*_long`` thresholds (interpolated by ``Batch.long``).
 
+With the same-story model, a stale topic — silent for longer than ``stale_after_hours`` and than
+``stale_span_factor`` times its own span — needs ``stale_join_probability`` instead of
+``join_probability``: on a subject that comes back after a pause, an unsure article is more often a
+new development than the old story's next article (held out: precision up on every sparse and
+spread stream, recall within 0.01). A sure one still continues the story.
+
 A new revision of a member is re-decided (``revise_one``): its old revision is taken out of its
 topic, the new one is put in where it fits — its own topic while it still clears
 ``assign_threshold`` there (a slightly better topic elsewhere does not pull it over: no flapping
@@ -47,6 +53,9 @@ class AssignParams:
     story: SameStoryParams
     join_probability: float
     seed_probability: float
+    stale_join_probability: float
+    stale_after_hours: float
+    stale_span_factor: float
     assign_threshold: float
     assign_threshold_long: float
     seed_threshold: float
@@ -65,6 +74,9 @@ class AssignParams:
             story=SameStoryParams.from_settings(settings),
             join_probability=settings.join_probability,
             seed_probability=settings.seed_probability,
+            stale_join_probability=settings.stale_join_probability,
+            stale_after_hours=settings.stale_after_hours,
+            stale_span_factor=settings.stale_span_factor,
             assign_threshold=settings.assign_threshold,
             assign_threshold_long=settings.assign_threshold_long,
             seed_threshold=settings.seed_threshold,
@@ -100,6 +112,11 @@ class OnlineClusterer:
         else:  # (headline, full text) cuts: full texts lean on TF-IDF, whose similarities run lower.
             self.assign_cuts = (params.assign_threshold, params.assign_threshold_long)
             self.seed_cuts = (params.seed_threshold, params.seed_threshold_long)
+        # A topic whose newest member is older than ``stale_after_hours`` needs the stricter cut: its
+        # score is lowered by the difference, so it also ranks below a fresh topic of equal probability.
+        self.stale_margin = max(params.stale_join_probability - params.join_probability, 0.0)
+        self.stale_after_hours = params.stale_after_hours
+        self.stale_span_factor = params.stale_span_factor
         self.candidates = params.assign_candidates
         cells = CentroidCells(params.assign_index_min_topics, params.assign_index_probe, params.random_seed)
         self.topics = CentroidIndex(dim, params.sparse_features, cells=cells)
@@ -257,9 +274,15 @@ class OnlineClusterer:
         model = self.model
         if model is None:
             return None
+        margin, stale_after, span_factor = self.stale_margin, self.stale_after_hours, self.stale_span_factor
 
-        def score(dense: np.ndarray, sparse: np.ndarray, gap: np.ndarray, count: np.ndarray) -> np.ndarray:
-            return model.proba(dense, sparse, gap, 1.0, count, float(long), float(foreign))
+        def score(
+            dense: np.ndarray, sparse: np.ndarray, gap: np.ndarray, count: np.ndarray, span: np.ndarray
+        ) -> np.ndarray:
+            proba = model.proba(dense, sparse, gap, 1.0, count, float(long), float(foreign))
+            if margin <= 0:
+                return proba
+            return proba - margin * (gap > np.maximum(stale_after, span_factor * span))
 
         return score
 

@@ -23,7 +23,7 @@ from clustering.representation.represent import SimilarityWeights, gap_to_span
 
 # Scores candidates from their parts instead of ``SimilarityWeights.combine``: (dense cosines,
 # sparse cosines, hours to each topic's span, member counts) → one score per candidate.
-PartsScorer = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+PartsScorer = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
 # Sparse sums below this after a retraction are float residue (or the drift of document frequencies
 # since the member was added): dropped, so that the sum keeps no ghost terms. Unit rows' entries are
@@ -242,5 +242,6 @@ class CentroidIndex:
         sparse_sims = np.divide(dots, norms, out=np.zeros_like(dots, dtype=np.float64), where=norms > 0)
         gap = gap_to_span(hours, self.first[cand], self.last[cand])
         if scorer is not None:
-            return scorer(np.asarray(dense_sims, dtype=np.float64), sparse_sims, gap, self.count[cand])
+            span = self.last[cand] - self.first[cand]
+            return scorer(np.asarray(dense_sims, dtype=np.float64), sparse_sims, gap, self.count[cand], span)
         return weights.combine(dense_sims, sparse_sims, gap)

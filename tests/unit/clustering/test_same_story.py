@@ -188,6 +188,35 @@ def test_online_assignment_joins_by_probability_and_time_counts(monkeypatch: pyt
     assert weeks_later.topic_id is None and weeks_later.similarity < 0.5  # same words, three weeks on
 
 
+def test_a_stale_topic_needs_the_stricter_cut_online(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An unsure article (0.75 <= P < 0.9) joins a topic whose newest member is hours old, not one that has been
+    silent for longer than ``stale_after_hours`` and than its own span: it waits for the re-clustering instead.
+    A story that has run for days and pauses for less than that is not stale."""
+    model = dense_only_model(cut_at=0.8)  # no time term: the probability is the same at any gap
+    monkeypatch.setattr("clustering.online.assign.configured_model", lambda _params: model)
+    unsure = toy_unit(1.0, 0.66)  # cosine 0.835 to the topic: P about 0.8
+    strict = Settings(sparse_features=2**12, join_probability=0.75, stale_join_probability=0.9, stale_after_hours=12)
+    lenient = strict.model_copy(update={"stale_join_probability": 0.75})
+    for settings, joins_late in ((strict, False), (lenient, True)):
+        oc = OnlineClusterer(AssignParams.from_settings(settings), TOY_DIM)
+        (_, started) = oc.learn_many(_batch([toy_unit(1.0, 0.0), toy_unit(1.0, 0.0)], [0.0, 1.0], settings))
+        assert started.created
+        soon = oc.predict_one(_batch([unsure], [6.0], settings), 0)  # 5 h after the newest member
+        late = oc.predict_one(_batch([unsure], [30.0], settings), 0)  # 29 h after it; the topic spans 1 h
+        assert 0.75 < soon.similarity < 0.9 and soon.topic_id == started.topic_id
+        assert (late.topic_id == started.topic_id) is joins_late
+        assert late.similarity == pytest.approx(soon.similarity - (0.0 if joins_late else 0.15))
+    long_running = OnlineClusterer(AssignParams.from_settings(strict), TOY_DIM)
+    two = long_running.learn_many(_batch([toy_unit(1.0, 0.0), toy_unit(1.0, 0.0)], [0.0, 100.0], strict))
+    assert two[1].created  # one topic spanning 100 h
+    paused = long_running.predict_one(_batch([unsure], [130.0], strict), 0)  # silent 30 h, less than its span
+    assert paused.topic_id == two[1].topic_id
+    no_span = strict.model_copy(update={"stale_span_factor": 0.0})
+    span_ignored = OnlineClusterer(AssignParams.from_settings(no_span), TOY_DIM)
+    span_ignored.learn_many(_batch([toy_unit(1.0, 0.0), toy_unit(1.0, 0.0)], [0.0, 100.0], no_span))
+    assert span_ignored.predict_one(_batch([unsure], [130.0], no_span), 0).topic_id is None
+
+
 def test_the_re_clustering_links_and_prunes_by_probability(monkeypatch: pytest.MonkeyPatch) -> None:
     from clustering.reclustering.recluster import link_groups
 

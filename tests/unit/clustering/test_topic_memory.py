@@ -27,6 +27,14 @@ from tests.unit.clustering.stories import STORIES, T0, record
 LATE = T0 + timedelta(hours=100)  # the story's first articles left the 72 h window; it faded after 48 h
 
 
+def memory_only(settings: Settings, memory_hours: float) -> Settings:
+    """The memory on or off, the stale-topic cut off: the late flappy article is unsure of its faded topic
+    (0.75 <= P < 0.9, 100 h on), so with the stale cut it would wait however the memory is set."""
+    return settings.model_copy(
+        update={"topic_memory_hours": memory_hours, "stale_join_probability": settings.join_probability}
+    )
+
+
 def _process(settings: Settings, embedder: Embedder, records: list[ArticleRecord], now: datetime) -> BatchProcessor:
     engine = open_store(settings)
     worker = BatchProcessor(settings, engine, CachedEmbedder(embedder, SqlVectorCache(engine)), lambda: now)
@@ -38,7 +46,7 @@ def _process(settings: Settings, embedder: Embedder, records: list[ArticleRecord
 def test_a_late_article_continues_its_faded_story_only_with_memory(
     settings: Settings, embedder: Embedder, memory_hours: float
 ) -> None:
-    settings = settings.model_copy(update={"topic_memory_hours": memory_hours})
+    settings = memory_only(settings, memory_hours)
     early = [record(f"flappy-{k}", t, T0 + timedelta(minutes=10 * k)) for k, t in enumerate(STORIES["flappy"][:4])]
     clusterer = _process(settings, embedder, early, T0 + timedelta(hours=1)).clusterer
     assert clusterer is not None
@@ -109,7 +117,7 @@ def remembered_members_scenario(engine: Engine) -> None:
 
 @pytest.mark.parametrize("memory_hours", [336.0, 0.0])
 def test_the_evaluation_remembers_like_the_worker(settings: Settings, embedder: Embedder, memory_hours: float) -> None:
-    settings = settings.model_copy(update={"topic_memory_hours": memory_hours})
+    settings = memory_only(settings, memory_hours)
     docs = [Doc(f"flappy-{k}", t, "", T0 + timedelta(minutes=10 * k)) for k, t in enumerate(STORIES["flappy"][:4])]
     docs.append(Doc("sac-0", STORIES["sac"][0], "", T0 + timedelta(hours=20)))  # alone for days, then
     docs.append(Doc("flappy-4", STORIES["flappy"][4], "", LATE))
