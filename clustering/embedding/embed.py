@@ -148,8 +148,13 @@ def load_onnx(settings: Settings, model_id: str, location: str) -> Any:
     except ImportError as exc:  # onnxruntime or onnx missing from an older environment
         raise ModelExportError(f"onnxruntime is not installed ({exc})") from exc
     export = ensure_export(location, model_id)
-    encoder = OnnxEncoder(export, settings.embedding_max_seq_length, settings.embedding_threads)
-    log.info("embedding model %s runs on onnxruntime (export of %s)", model_id, location)
+    variant = ""
+    if settings.embedding_quantize == "int8":
+        from clustering.embedding.int8 import ensure_int8
+
+        export, variant = ensure_int8(export, Path(location), model_id, settings.embedding_max_seq_length), "int8"
+    encoder = OnnxEncoder(export, settings.embedding_max_seq_length, settings.embedding_threads, variant=variant)
+    log.info("embedding model %s runs on onnxruntime (%s export of %s)", model_id, variant or "float32", location)
     return encoder
 
 
@@ -177,12 +182,14 @@ def load_sentence_transformer(settings: Settings, model_id: str, location: str) 
     return model
 
 
-def cache_namespace(model_id: str, max_seq_length: int) -> str:
-    """What cached vectors are filed under: the model id, and the truncation where it is not the
-    default (128 tokens), since a text cut at 64 tokens has another vector than at 128; the default
-    keeps the bare id, so caches filled before the truncation was part of the key stay valid."""
+def cache_namespace(model_id: str, max_seq_length: int, variant: str = "") -> str:
+    """What cached vectors are filed under: the model id, the truncation where it is not the
+    default (128 tokens), since a text cut at 64 tokens has another vector than at 128, and the
+    variant of the forward pass where it is not float32 (``int8``); the defaults keep the bare id, so
+    caches filled before these were part of the key stay valid."""
     default = Settings.model_fields["embedding_max_seq_length"].default
-    return model_id if max_seq_length == default else f"{model_id}#max_seq_length={max_seq_length}"
+    name = model_id if max_seq_length == default else f"{model_id}#max_seq_length={max_seq_length}"
+    return f"{name}#{variant}" if variant else name
 
 
 class Embedder:
@@ -194,7 +201,8 @@ class Embedder:
         self.model = model
         self.model_id = model_id or "custom"
         self.batch_size = settings.embedding_batch_size
-        self.cache_namespace = cache_namespace(self.model_id, settings.embedding_max_seq_length)
+        variant = str(getattr(model, "variant", ""))  # an int8 forward pass files its vectors apart
+        self.cache_namespace = cache_namespace(self.model_id, settings.embedding_max_seq_length, variant)
         self.encoded_texts = 0  # how many texts went through the model (the cache's tests count these)
         self.encode_calls = 0
 

@@ -80,7 +80,7 @@ def ensure_export(location: str, model_id: str) -> Path:
     if problem is None:
         return out
     out.parent.mkdir(parents=True, exist_ok=True)
-    with _locked(out.parent / f"{out.name}.lock"):
+    with locked(out.parent / f"{out.name}.lock"):
         problem = export_problem(out, source, model_id)  # another process may have built it meanwhile
         if problem is None:
             return out
@@ -93,7 +93,7 @@ def ensure_export(location: str, model_id: str) -> Path:
 
 
 @contextmanager
-def _locked(path: Path) -> Iterator[None]:
+def locked(path: Path) -> Iterator[None]:
     with path.open("w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:

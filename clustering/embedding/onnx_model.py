@@ -164,8 +164,10 @@ class OnnxEncoder:
 
     device = "cpu"  # onnxruntime's CPU provider: the only one newsflow asks for
 
-    def __init__(self, export: Path, max_seq_length: int, threads: int = 0) -> None:
+    def __init__(self, export: Path, max_seq_length: int, threads: int = 0, variant: str = "") -> None:
         import onnxruntime
+
+        self.variant = variant  # "" (float32) or "int8" (clustering.embedding.int8): part of the cache key
 
         manifest = json.loads((export / MANIFEST_FILE).read_text(encoding="utf-8"))
         self.model_id: str = manifest["model_id"]

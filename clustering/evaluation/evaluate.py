@@ -36,7 +36,7 @@ from clustering.representation.represent import Batch, SparseVectoriser, doc_tok
 from clustering.threads import blas_threads
 from clustering.topic_state import apply_plan, online_writes, remember
 from clustering.window import Window, memory_start, represent_window, window_start
-from newsflow.errors import ConfigError
+from newsflow.errors import ConfigError, ModelExportError
 from newsflow.records.doc import Doc
 from newsflow.records.topic import TopicMeta, TopicStatus
 from newsflow.settings import Settings
@@ -258,12 +258,19 @@ class _ModelOnDemand(Embedder):
     def __init__(self, settings: Settings) -> None:  # (no model yet: ``Embedder.__init__`` loads it)
         self.settings = settings
         self.model_id = resolve_model(settings)[0]
-        self.cache_namespace = cache_namespace(self.model_id, settings.embedding_max_seq_length)
+        variant = "int8" if settings.embedding_quantize == "int8" else ""
+        self.cache_namespace = cache_namespace(self.model_id, settings.embedding_max_seq_length, variant)
         self.loaded: Embedder | None = None
 
     def _embedder(self) -> Embedder:
         if self.loaded is None:
-            self.loaded = Embedder(self.settings)  # (its model id is the one resolved above)
+            loaded = Embedder(self.settings)  # (its model id is the one resolved above)
+            if loaded.cache_namespace != self.cache_namespace:  # int8 asked for, float32 loaded (a fallback)
+                raise ModelExportError(
+                    f"the model loaded as {loaded.cache_namespace!r}, not {self.cache_namespace!r}: its int8 copy "
+                    "could not be built (see the warning above); set NEWSFLOW_EMBEDDING_QUANTIZE=off"
+                )
+            self.loaded = loaded
         return self.loaded
 
     @property

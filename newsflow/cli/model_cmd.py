@@ -35,7 +35,8 @@ def install_command(
 def export_command(
     name: str = typer.Argument("", help="The model (default: NEWSFLOW_EMBEDDING_MODEL, i.e. the configured one)."),
 ) -> None:
-    """Build (or find) the ONNX export the worker runs the model with, and say where it is.
+    """Build (or find) the ONNX export the worker runs the model with (and its int8 copy where
+    NEWSFLOW_EMBEDDING_QUANTIZE=int8), and say where it is.
 
     Done once per model, also by the worker on first use; scripts/bootstrap.sh runs it for the default.
     """
@@ -55,6 +56,17 @@ def export_command(
         f"{model_id}: ONNX export at {path} (largest deviation from sentence-transformers on the check texts: "
         f"{manifest['max_deviation']:.1e})"
     )
+    if settings.embedding_quantize == "int8":
+        from pathlib import Path
+
+        from clustering.embedding.int8 import ensure_int8
+
+        quantised = ensure_int8(path, Path(location), model_id, settings.embedding_max_seq_length)
+        info = json_module.loads((quantised / MANIFEST_FILE).read_text(encoding="utf-8"))["int8"]
+        typer.echo(
+            f"{model_id}: int8 copy at {quantised} (mean cosine to float32 on the check texts "
+            f"{info['mean_cosine']:.4f}; kept in float32: {', '.join(info['float_nodes']) or 'none'})"
+        )
 
 
 @model_app.command("list")

@@ -192,7 +192,7 @@ def test_a_replay_of_embedded_texts_never_loads_the_model(settings: Settings, mo
     lazy = _ModelOnDemand(settings)
     cache = MemoryCache()
     vectors = np.eye(2, 4, dtype=np.float32)
-    cache.put_many(lazy.model_id, {text_key(t): v for t, v in zip(texts, vectors, strict=True)})
+    cache.put_many(lazy.cache_namespace, {text_key(t): v for t, v in zip(texts, vectors, strict=True)})
     monkeypatch.setattr(evaluate, "Embedder", lambda *_: pytest.fail("the model was loaded"))
     assert np.array_equal(CachedEmbedder(lazy, cache).embed(texts), vectors) and lazy.loaded is None
     with pytest.raises(pytest.fail.Exception):
