@@ -112,7 +112,7 @@ class OnlineClusterer:
         else:  # (headline, full text) cuts: full texts lean on TF-IDF, whose similarities run lower.
             self.assign_cuts = (params.assign_threshold, params.assign_threshold_long)
             self.seed_cuts = (params.seed_threshold, params.seed_threshold_long)
-        # A topic whose newest member is older than ``stale_after_hours`` needs the stricter cut: its
+        # A stale topic (silent past ``stale_after_hours`` and past its span) needs the stricter cut: its
         # score is lowered by the difference, so it also ranks below a fresh topic of equal probability.
         self.stale_margin = max(params.stale_join_probability - params.join_probability, 0.0)
         self.stale_after_hours = params.stale_after_hours
