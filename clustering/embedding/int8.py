@@ -60,7 +60,7 @@ def int8_problem(out: Path, export: Path, source: Path, model_id: str) -> str | 
     quantised = manifest.get("int8")
     if not isinstance(quantised, dict):
         return "not an int8 export"
-    if quantised.get("float_onnx_sha256") != file_sha256(export / ONNX_FILE):
+    if quantised.get("float_onnx_sha256") != _float_graph_sha256(export):
         return "built from another float32 export"
     return None
 
@@ -120,7 +120,7 @@ def build_int8(export: Path, out: Path, max_seq_length: int) -> dict[str, Any]:
             "float_nodes": kept,
             "mean_cosine": round(score, 5),
             "check_texts": len(texts),
-            "float_onnx_sha256": file_sha256(export / ONNX_FILE),
+            "float_onnx_sha256": _float_graph_sha256(export),
         }
         _write_manifest(export, work, info)
         shutil.rmtree(out, ignore_errors=True)
@@ -128,6 +128,12 @@ def build_int8(export: Path, out: Path, max_seq_length: int) -> dict[str, Any]:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return info
+
+
+def _float_graph_sha256(export: Path) -> str:
+    """The float32 graph's hash as its manifest records it (``ensure_export`` checked the file against it)."""
+    manifest = json.loads((export / MANIFEST_FILE).read_text(encoding="utf-8"))
+    return str(manifest["files"][ONNX_FILE])
 
 
 def _quantise(src: Path, dst: Path, float_nodes: list[str]) -> None:
