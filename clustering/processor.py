@@ -33,7 +33,7 @@ from datetime import datetime
 
 import numpy as np
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from clustering.embedding.embed import CachedEmbedder, EmbeddingError
 from clustering.embedding.reuse import EmbedCounts, plan_reuse
@@ -178,6 +178,16 @@ class BatchProcessor:
                     self.clusterer = None
         outcome.active_topics = len(self.clusterer.topics) if self.clusterer else 0
         return outcome
+
+    def prefetch(self, messages: Sequence[RawMessage]) -> None:
+        """Start the forward pass of a coming batch's texts in the background (``lookahead.py``), so
+        the model works on it while this batch is assigned and stored; its ``process`` then finds the
+        vectors. Messages that do not decode are left to ``process`` to dead-letter."""
+        records = self._decode(messages, self.clock(), BatchOutcome())
+        try:
+            self.embedder.prefetch([doc_from_record(r).dense_text(self.settings) for _, r in records.values()])
+        except DBAPIError as exc:  # the cache lookup: ``process`` meets the outage and rides it out
+            log.info("no forward pass ahead: the store is unreachable (%s)", type(exc.orig).__name__)
 
     def _decode(
         self, messages: Sequence[RawMessage], now: datetime, outcome: BatchOutcome

@@ -21,6 +21,7 @@ from clustering.representation.corpus import CorpusParams, corpus_frequencies
 from clustering.representation.represent import Batch, RepresentParams, SparseVectoriser, represent
 from clustering.topic_state import remember
 from clustering.window import Window, represent_window, window_start
+from newsflow.records.doc import Doc
 from newsflow.records.topic import LineageEvent, Membership, TopicStatus, TopicSummary
 from newsflow.settings import Settings
 from newsflow.store import articles_repo, lineage_repo, memberships_repo, topics_repo
@@ -148,12 +149,17 @@ def summaries_for(
                 scanned[topic_id].append(article_id)
         ids_of.update(scanned)
     docs = {d.id: d for d in articles_repo.docs_by_id(conn, [a for ids in ids_of.values() for a in ids])}
-    out: dict[int, TopicSummary] = {}
-    labelling = LabelParams.from_settings(settings)
+    chosen_of: dict[int, list[Doc]] = {}
     for topic_id, ids in sorted(ids_of.items()):
         chosen = sorted((docs[a] for a in ids if a in docs), key=lambda d: (d.published, d.id))[-max_members:]
-        if not chosen:
-            continue
-        dense = embedder.embed([d.dense_text(settings) for d in chosen])  # cache hits: members were embedded
-        out[topic_id] = summarise(chosen, dense, vectoriser, labelling)
-    return out
+        if chosen:
+            chosen_of[topic_id] = chosen
+    # One lookup for every topic's members (cache hits: members were embedded), not one per topic.
+    texts_of = {topic_id: [d.dense_text(settings) for d in chosen] for topic_id, chosen in chosen_of.items()}
+    row = {text: i for i, text in enumerate(dict.fromkeys(t for texts in texts_of.values() for t in texts))}
+    vectors = embedder.embed(list(row))
+    labelling = LabelParams.from_settings(settings)
+    return {
+        topic_id: summarise(chosen, vectors[[row[t] for t in texts_of[topic_id]]], vectoriser, labelling)
+        for topic_id, chosen in chosen_of.items()
+    }

@@ -19,7 +19,7 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -75,6 +75,7 @@ class WorkerReport:
     embed_cache_hits: int = 0  # the same text embedded before (another feed, a reload)
     near_copy_reuses: int = 0  # syndicated near-copies given their original's vector
     revision_reuses: int = 0  # revisions whose dense text had not changed
+    embedded_ahead: int = 0  # of ``embedded``: computed while the batch before was stored (lookahead.py)
     # Wall-clock times (epoch seconds; 0: none): the first message polled and the end of the last batch
     # (stored and committed), so the busy span can be timed apart from start-up and the idle wait.
     first_message_at: float = 0.0
@@ -163,12 +164,16 @@ def run_worker(
     poll_size = max(1, min(settings.worker_batch_size, settings.worker_max_inflight_records))
     last_progress = time.monotonic()
     idle = _IdleClock()
+    ahead: list[RawMessage] = []  # the next batch, polled while this one was processed
     log.info("worker consuming %s as group %s", names.articles, settings.kafka_consumer_group)
     try:
         with _stop_on_sigterm() as stop:
             while not stop.is_set():
-                polled = poll(consumer, settings.worker_poll_timeout_ms, poll_size, what=names.articles)
-                messages = [_raw(m) for m in polled]
+                if ahead:
+                    messages, ahead = ahead, []
+                else:
+                    polled = poll(consumer, settings.worker_poll_timeout_ms, poll_size, what=names.articles)
+                    messages = [_raw(m) for m in polled]
                 if messages and not report.first_message_at:
                     report.first_message_at = time.time()
                 idle.tick(assigned=bool(consumer.assignment()), got_messages=bool(messages))
@@ -178,15 +183,20 @@ def run_worker(
                         report.stopped_by = "idle"
                         break
                     continue
-                with _paused_while_backlogged(consumer, len(messages) >= poll_size) as paused:
+                backlogged = len(messages) >= poll_size
+                if backlogged and settings.worker_embed_ahead:
+                    ahead = [_raw(m) for m in poll(consumer, 0, poll_size, what=names.articles)]
+                    processor.prefetch(ahead)
+                with _paused_while_backlogged(consumer, backlogged) as paused:
                     outcome = _process_isolating_poison(processor, messages, settings, stop, clock)
                     if outcome.dead_letters:
                         publish_dead_letters(producer, names.deadletter, outcome.dead_letters, timeout_s)
-                    _commit(consumer)
+                    _commit(consumer, messages)
                 report.last_batch_at = time.time()
                 report.paused_batches += int(paused)
                 report.events_published += _publish_events(engine, settings, clock(), producer)
                 _add(report, len(messages), outcome)
+                report.embedded_ahead = embedder.embedder.prefetched
                 if time.monotonic() - last_progress >= PROGRESS_EVERY_S or until_idle:
                     last_progress = time.monotonic()
                     report.lag = assigned_lag(consumer)
@@ -200,8 +210,9 @@ def run_worker(
             else:
                 report.stopped_by = "signal"
     finally:
-        consumer.close(autocommit=False)
+        consumer.close(autocommit=False)  # a batch polled ahead is not committed: it is read again
         producer.close(timeout=timeout_s)
+        embedder.embedder.close()
     log.info("worker stopped (%s): %s", report.stopped_by or "error", report.as_dict())
     return report
 
@@ -296,10 +307,15 @@ def _paused_while_backlogged(consumer: Any, backlogged: bool) -> Iterator[bool]:
             consumer.resume(*partitions)
 
 
-def _commit(consumer: Any) -> None:
-    """Commit the batch; any client error but a rebalance is ``BrokerUnavailableError`` (raised by ``commit``)."""
+def _commit(consumer: Any, messages: Sequence[RawMessage]) -> None:
+    """Commit the batch (its own offsets: the next batch may be polled already); any client error but a
+    rebalance is ``BrokerUnavailableError`` (raised by ``commit``)."""
+    upto: dict[tuple[str, int], int] = {}
+    for m in messages:
+        if m.partition is not None and m.offset is not None:
+            upto[m.topic, m.partition] = max(upto.get((m.topic, m.partition), 0), m.offset + 1)
     try:
-        commit(consumer)
+        commit(consumer, upto)
     except RebalancedError as exc:
         # The group rebalanced mid-batch: another member re-reads these messages; the writes are idempotent.
         log.warning("offset commit failed after a rebalance; the batch will be re-read: %s", exc)

@@ -126,7 +126,7 @@ class Settings(BaseSettings):
     # 727 MiB in the worker), "torch" (sentence-transformers), or "auto": onnx, and torch where no
     # export can be built (logged).
     embedding_backend: Literal["auto", "onnx", "torch"] = "auto"
-    embedding_threads: int = 0  # threads of the onnx forward pass; 0: one per physical core
+    embedding_threads: int = 0  # onnx forward passes run at once (data-parallel); 0: one per core the process may use
     # "int8": the onnx export's weights quantised (clustering/embedding/int8.py: built once per model, used
     # only with mean cosine >= 0.99 to float32, else ModelExportError); "off": float32. The default since
     # stop 31: 1.54x the worker's rate on distinct articles, every dev set's B-cubed F1 within 0.005.
@@ -270,6 +270,9 @@ class Settings(BaseSettings):
     worker_max_inflight_records: int = 5000  # the worker pauses fetching above this many unprocessed records
     worker_store_retry_s: float = 120.0  # the worker retries a batch this long while the store is down, then exits
     worker_blas_threads: int = 1  # BLAS threads in the worker: its matrix-vector products are too small (0: default)
+    # While backlogged, poll the next batch ahead and run its forward pass while this one is stored
+    # (clustering/embedding/lookahead.py); only this batch's offsets are committed.
+    worker_embed_ahead: bool = True
 
     log_level: str = "INFO"
 

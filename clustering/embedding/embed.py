@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from clustering.embedding.lookahead import Lookahead
 from newsflow.errors import ModelExportError, ModelLoadError, NewsflowError
 from newsflow.model_compact import has_compact_files
 from newsflow.models import installed_path, optional_model
@@ -205,6 +206,7 @@ class Embedder:
         self.cache_namespace = cache_namespace(self.model_id, settings.embedding_max_seq_length, variant)
         self.encoded_texts = 0  # how many texts went through the model (the cache's tests count these)
         self.encode_calls = 0
+        self._lookahead: Lookahead | None = None  # passes started ahead by ``prefetch`` (the worker's)
 
     @property
     def dim(self) -> int:
@@ -213,9 +215,40 @@ class Embedder:
             raise ModelLoadError(f"embedding model {self.model_id!r} does not declare its embedding dimension")
         return int(dim)
 
+    def prefetch(self, texts: Sequence[str]) -> None:
+        """Start the forward pass of texts a coming ``encode`` will ask for, in the background
+        (``lookahead.py``); ``encode`` then takes their vectors instead of computing them."""
+        if self._lookahead is None:
+            self._lookahead = Lookahead(self._forward)
+        self._lookahead.start(texts)
+
+    @property
+    def prefetched(self) -> int:
+        """Rows ``encode`` took from passes run ahead."""
+        return self._lookahead.served if self._lookahead is not None else 0
+
+    def close(self) -> None:
+        if self._lookahead is not None:
+            self._lookahead.close()
+        if hasattr(self.model, "close"):
+            self.model.close()
+
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        ahead = self._lookahead.take(texts) if self._lookahead is not None else {}
+        if not ahead:
+            return self._forward(list(texts))
+        rest = [i for i in range(len(texts)) if i not in ahead]
+        vectors = np.empty((len(texts), len(next(iter(ahead.values())))), dtype=np.float32)
+        for i, row in ahead.items():
+            vectors[i] = row
+        if rest:
+            vectors[rest] = self._forward([texts[i] for i in rest])
+        return vectors
+
+    def _forward(self, texts: list[str]) -> np.ndarray:
+        """The model's pass over ``texts``, counted and checked."""
         self.encode_calls += 1
         self.encoded_texts += len(texts)
         try:
@@ -282,6 +315,12 @@ class CachedEmbedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.stack([found[k] for k in keys]).astype(np.float32, copy=False)
+
+    def prefetch(self, texts: Sequence[str]) -> None:
+        """Start the model on the texts the cache does not hold, in the background (``Embedder.prefetch``)."""
+        keys = {text_key(t): t for t in texts}
+        found = self.cache.get_many(self.namespace, sorted(keys))
+        self.embedder.prefetch([t for k, t in keys.items() if k not in found])
 
     def embed_reusing(self, texts: Sequence[str], sources: Mapping[int, str] | None = None) -> Embedded:
         """``embed``, except that row ``i`` of ``sources`` (a near-copy) takes the vector of the text

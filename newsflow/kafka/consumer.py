@@ -8,13 +8,14 @@ for offsets or reading a topic by assignment never triggers a rebalance of a run
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeAlias
 
 from kafka import KafkaConsumer
 from kafka.errors import CommitFailedError, KafkaError
+from kafka.structs import OffsetAndMetadata, TopicPartition
 
 from newsflow.errors import BrokerUnavailableError
 from newsflow.kafka.errors import RebalancedError, unavailable
@@ -110,14 +111,21 @@ def poll(consumer: Consumer, timeout_ms: int, max_records: int, what: str) -> li
     return [m for part in polled.values() for m in part]
 
 
-def commit(consumer: Consumer) -> None:
-    """Commit the positions of everything polled so far.
+def commit(consumer: Consumer, upto: Mapping[tuple[str, int], int] | None = None) -> None:
+    """Commit the positions of everything polled so far, or with ``upto`` those positions only:
+    (topic, partition) → the offset of the next message to read (a worker that polled the next
+    batch ahead commits the one it stored, not the one it holds).
 
     ``RebalancedError`` (the message kafka-python gave) when the group rebalanced meanwhile: another
     member re-reads the batch; ``BrokerUnavailableError`` for any other client error.
     """
+    offsets = (
+        None
+        if upto is None
+        else {TopicPartition(t, p): OffsetAndMetadata(offset, "", -1) for (t, p), offset in upto.items()}
+    )
     try:
-        consumer.commit()
+        consumer.commit() if offsets is None else consumer.commit(offsets=offsets)
     except CommitFailedError as exc:
         raise RebalancedError(str(exc)) from exc
     except KafkaError as exc:

@@ -31,12 +31,12 @@ def add_documents(conn: Connection, documents_per_term: Mapping[int, int], artic
     rows = [{"term": CORPUS_SIZE, "documents": articles}]
     rows += [{"term": int(t), "documents": int(n)} for t, n in sorted(documents_per_term.items()) if n > 0]
     insert = sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert
+    stmt = insert(term_frequencies)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["term"], set_={"documents": term_frequencies.c.documents + stmt.excluded.documents}
+    )
     for part in chunked(rows, _ROWS_PER_STATEMENT):
-        stmt = insert(term_frequencies).values(list(part))
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["term"], set_={"documents": term_frequencies.c.documents + stmt.excluded.documents}
-        )
-        conn.execute(stmt)
+        conn.execute(stmt, list(part))  # executemany: one cached statement (see ``upsert.py``)
 
 
 def load(conn: Connection, n_features: int) -> tuple[np.ndarray, int] | None:

@@ -12,8 +12,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Connection, Table
 from sqlalchemy.dialects import postgresql, sqlite
 
-# Bound parameters per statement stay well under SQLite's limit (32766) and PostgreSQL's (65535).
-_MAX_PARAMS = 20_000
+_MAX_ROWS = 5_000  # rows per executemany call (bounds the driver's buffers)
 ID_CHUNK = 500  # ids per IN (...) list when reading or deleting by id
 
 
@@ -33,15 +32,17 @@ def upsert(
     """Insert ``rows``; on a key conflict update ``update_cols`` (where ``where(excluded)`` holds) or skip."""
     if not rows:
         return
-    insert = sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert
-    for part in chunked(rows, _MAX_PARAMS // max(len(rows[0]), 1)):
-        stmt = insert(table).values(list(part))
-        if update_cols:
-            stmt = stmt.on_conflict_do_update(
-                index_elements=list(keys),
-                set_={c: stmt.excluded[c] for c in update_cols},
-                where=where(stmt.excluded) if where else None,
-            )
-        else:
-            stmt = stmt.on_conflict_do_nothing(index_elements=list(keys))
-        conn.execute(stmt)
+    insert = sqlite.insert(table) if conn.dialect.name == "sqlite" else postgresql.insert(table)
+    if update_cols:
+        stmt = insert.on_conflict_do_update(
+            index_elements=list(keys),
+            set_={c: insert.excluded[c] for c in update_cols},
+            where=where(insert.excluded) if where else None,
+        )
+    else:
+        stmt = insert.on_conflict_do_nothing(index_elements=list(keys))
+    # executemany of one statement: SQLAlchemy caches its compiled form and sends the rows in batches
+    # ("insertmanyvalues"); building ``.values(rows)`` instead compiled a statement with a bound
+    # parameter per value at every call (4-7x slower on 2,000 rows; most of the worker's store time).
+    for part in chunked(rows, _MAX_ROWS):
+        conn.execute(stmt, list(part))

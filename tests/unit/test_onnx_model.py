@@ -74,6 +74,19 @@ def test_the_export_gives_sentence_transformers_vectors_and_is_built_once(builds
     assert ensure_export(location, model_id) == export and builds == [BUNDLED_MODEL_ID]  # reused: no second build
 
 
+def test_the_pass_runs_data_parallel_with_the_same_vectors(builds: list[str]) -> None:
+    # Several single-threaded runs of one session at once, each on a slice of the batch.
+    model_id, location = _minilm()
+    export = ensure_export(location, model_id)
+    texts = [f"{t} ({k})" for k in range(7) for t in TEXTS]
+    serial, parallel = OnnxEncoder(export, 128, threads=1), OnnxEncoder(export, 128, threads=3)
+    expected = serial.encode(texts, batch_size=64, normalize_embeddings=True)
+    got = parallel.encode(texts, batch_size=64, normalize_embeddings=True)
+    assert serial._pool is None and parallel._pool is not None  # 42 texts: three slices of 14 on three threads
+    assert float(np.max(np.abs(got - expected))) < 1e-5
+    parallel.close()
+
+
 def test_a_corrupt_or_stale_export_is_found_and_rebuilt(builds: list[str], tmp_path: Path) -> None:
     model_id, location = _minilm()
     export = ensure_export(location, model_id)
