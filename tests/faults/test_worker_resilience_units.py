@@ -106,20 +106,23 @@ class RefusingConsumer:
     def __init__(self, error: Exception) -> None:
         self.error = error
 
-    def commit(self) -> None:
+    def commit(self, offsets: Any = None) -> None:
         raise self.error
+
+
+BATCH = [RawMessage("news.articles", 0, 41, "a", b"{}")]
 
 
 def test_a_commit_refused_after_a_rebalance_is_logged_and_the_worker_goes_on(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level("WARNING", logger="clustering.worker"):
-        _commit(RefusingConsumer(CommitFailedError()))  # no exception: another member re-reads the batch
+        _commit(RefusingConsumer(CommitFailedError()), BATCH)  # no exception: another member re-reads the batch
     [line] = [r.getMessage() for r in caplog.records if r.name == "clustering.worker"]
     assert line.startswith("offset commit failed after a rebalance; the batch will be re-read: CommitFailedError: ")
 
 
 def test_any_other_commit_failure_stops_the_worker_as_a_broker_outage() -> None:
     with pytest.raises(BrokerUnavailableError, match=r"^committing offsets failed: KafkaConnectionError: "):
-        _commit(RefusingConsumer(KafkaConnectionError("socket closed")))
+        _commit(RefusingConsumer(KafkaConnectionError("socket closed")), BATCH)
 
 
 class RefusesKey:
