@@ -240,7 +240,7 @@ class Embedder:
         if not ahead:
             return self._forward(list(texts))
         rest = [i for i in range(len(texts)) if i not in ahead]
-        vectors = np.empty((len(texts), len(next(iter(ahead.values())))), dtype=np.float32)
+        vectors = np.empty((len(texts), self.dim), dtype=np.float32)
         for i, row in ahead.items():
             vectors[i] = row
         if rest:

@@ -207,16 +207,20 @@ class OnnxEncoder:
         order = np.argsort([-len(t) for t in texts], kind="stable")
         size = max(1, min(batch_size, -(-len(texts) // self.threads)))  # every thread gets a slice
         slices = [order[start : start + size] for start in range(0, len(texts), size)]
-        if len(slices) > 1 and self.threads > 1:
-            if self._pool is None or self._pool_pid != os.getpid():  # a forked child has none of its threads
-                self._pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="onnx")
-                self._pool_pid = os.getpid()
-            done = self._pool.map(lambda rows: self._encode_batch([texts[i] for i in rows]), slices)
-        else:
-            done = map(lambda rows: self._encode_batch([texts[i] for i in rows]), slices)
+        def encode_slice(rows: np.ndarray) -> np.ndarray:
+            return self._encode_batch([texts[i] for i in rows])
+
+        parallel = len(slices) > 1 and self.threads > 1
+        done = self._thread_pool().map(encode_slice, slices) if parallel else map(encode_slice, slices)
         for rows, vectors in zip(slices, done, strict=True):
             out[rows] = vectors
         return normalise(out) if normalize_embeddings else out
+
+    def _thread_pool(self) -> ThreadPoolExecutor:
+        if self._pool is None or self._pool_pid != os.getpid():  # a forked child has none of its threads
+            self._pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="onnx")
+            self._pool_pid = os.getpid()
+        return self._pool
 
     def close(self) -> None:
         if self._pool is not None:
