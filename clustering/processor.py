@@ -26,6 +26,8 @@ state.
 from __future__ import annotations
 
 import logging
+import random
+import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -57,7 +59,8 @@ from newsflow.store.articles_repo import doc_from_record
 from newsflow.store.memberships_repo import MembershipChange
 
 log = logging.getLogger(__name__)
-_RETRIES = 3
+_RETRIES = 6
+_RETRY_PAUSE_S = 0.05  # the first retry waits up to this long, each next one up to twice as long
 
 
 @dataclass(frozen=True)
@@ -176,6 +179,10 @@ class BatchProcessor:
                         raise
                     log.info("topic id taken by another writer; reloading state and retrying the batch")
                     self.clusterer = None
+                    # Two writers on one stream run in step: without a random pause the other one
+                    # takes the ids again at every retry (seen once the model ran ahead and a batch's
+                    # time went into the assignment itself; tests/faults, two consumer groups).
+                    time.sleep(random.uniform(0.0, _RETRY_PAUSE_S * 2**attempt))
         outcome.active_topics = len(self.clusterer.topics) if self.clusterer else 0
         return outcome
 
