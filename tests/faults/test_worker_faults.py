@@ -7,6 +7,7 @@ import os
 import re
 import signal
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -110,7 +111,11 @@ def test_two_workers_of_one_group_share_the_partitions(fault_settings: Settings,
         wait_for(lambda: stored_count(fault_settings) >= 8, 90, "the first worker's first batch")
         second = start_newsflow(fault_settings, idle, logs[1])
         wait_for(lambda: _members_assigned(fault_settings) == 2, 90, "a partition for each worker", 0.5)
-        produce(fault_settings, records[N // 2 :])  # keys spread over both partitions: both workers get some
+        # The rest in rounds, each stored before the next is sent: keys spread over both partitions, so
+        # in each round both workers get some, after the other stored its share of the round before.
+        for start in range(N // 2, N, 8):
+            produce(fault_settings, records[start : start + 8])
+            wait_for(_stored_at_least(fault_settings, start + 8), 60, f"round {start} to be stored", 0.2)
         assert first.wait(timeout=150) == 0, logs[0].read_text()[-2000:]
         assert second.wait(timeout=150) == 0, logs[1].read_text()[-2000:]
     finally:
@@ -122,6 +127,10 @@ def test_two_workers_of_one_group_share_the_partitions(fault_settings: Settings,
     # (log lines may be wrapped by the console handler: compare with whitespace collapsed)
     assert any("members stored by other writers" in " ".join(log.read_text().split()) for log in logs)
     assert_recovered(fault_settings, Expected({r.id for r in records}))
+
+
+def _stored_at_least(settings: Settings, n: int) -> Callable[[], bool]:
+    return lambda: stored_count(settings) >= n
 
 
 def _members_assigned(settings: Settings) -> int:
