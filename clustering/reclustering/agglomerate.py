@@ -63,6 +63,8 @@ class ClusterSums:
     # ``sparse`` over only the columns it uses (which merges never add to), for the kernels: theirs
     # work space grows with the columns. Rebuilt when ``sparse`` is not the matrix it was made from.
     _compact: Compact | None = field(default=None, repr=False, compare=False)
+    # Called with (keep, gone) after each merge: whoever follows members (``pairwise.PairwiseVeto``).
+    on_merge: list[Callable[[np.ndarray, np.ndarray], None]] = field(default_factory=list, repr=False, compare=False)
 
     def compact(self) -> Compact:
         if self._compact is None or self._compact.full is not self.sparse:
@@ -128,6 +130,8 @@ class ClusterSums:
         self.long[gone] = 0.0
         self.foreign[keep] += self.foreign[gone]
         self.foreign[gone] = 0.0
+        for listener in self.on_merge:
+            listener(keep, gone)
         self.first[keep] = np.minimum(self.first[keep], self.first[gone])
         self.last[keep] = np.maximum(self.last[keep], self.last[gone])
 
