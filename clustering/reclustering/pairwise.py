@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from clustering.reclustering.agglomerate import ClusterSums, PairScore
+from clustering.reclustering.agglomerate import ClusterSums, Compact, PairScore, row_products
 from clustering.representation.represent import Batch
 from clustering.story_model.same_story import SameStoryModel
 
@@ -27,6 +27,7 @@ _SIDE_SAMPLE = 48  # members per side whose pairs estimate a mean probability (e
 # 100 characters at the default ``long_text_chars``): a pair of bare headlines shares too few words for its
 # probability to refuse a merge (held-out UCI headlines with a veto at 0.5: B-cubed recall 0.67 -> 0.59).
 _VETO_MIN_LONG = 0.1
+_PAIR_CHUNK = 8192  # pairs whose rows are gathered at once (a 50k window's cores hold millions of pairs)
 _SPLIT_MAX_MEMBERS = 400  # a larger core is kept whole: its pairs would cost more than the whole re-clustering
 
 
@@ -34,22 +35,37 @@ def _spread(rows: np.ndarray, k: int) -> np.ndarray:
     return rows if len(rows) <= k else rows[np.linspace(0, len(rows) - 1, k).round().astype(np.int64)]
 
 
-def pair_probabilities(batch: Batch, a: np.ndarray, b: np.ndarray, model: SameStoryModel) -> np.ndarray:
-    """The (len(a), len(b)) matrix of the model's same-story probabilities of rows ``a`` × rows ``b``
-    (as article pairs: both sides of size one, spread zero)."""
-    d = (batch.dense[a].astype(np.float64) @ batch.dense[b].T.astype(np.float64)).ravel()
-    s = np.asarray((batch.sparse[a] @ batch.sparse[b].T).todense(), dtype=np.float64).ravel()
-    gap = np.abs(batch.hours[a][:, None] - batch.hours[b][None, :]).ravel()
-    long = ((batch.long[a][:, None] + batch.long[b][None, :]) / 2).ravel()
-    foreign = ((batch.foreign[a][:, None] + batch.foreign[b][None, :]) / 2).ravel()
-    return model.proba(d, s, gap, 1.0, 1.0, long, foreign).reshape(len(a), len(b))
+class ArticlePairs:
+    """The model's same-story probabilities of article pairs of one batch (as pairs of single articles:
+    sizes one, spread zero). The sparse rows are compacted once, so a pair costs no scipy object: a
+    window's thousands of small cores and vetoes cost arithmetic, not overhead."""
+
+    def __init__(self, batch: Batch, model: SameStoryModel):
+        self.batch, self.model = batch, model
+        self.rows = Compact.of(batch.sparse).local
+
+    def of(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        """The probability of each pair of rows ``i[k]``, ``j[k]``."""
+        parts = [self._of(i[k : k + _PAIR_CHUNK], j[k : k + _PAIR_CHUNK]) for k in range(0, len(i), _PAIR_CHUNK)]
+        return np.concatenate([np.zeros(0), *parts])
+
+    def _of(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
+        b = self.batch
+        d = np.einsum("ij,ij->i", b.dense[i].astype(np.float64), b.dense[j].astype(np.float64))
+        s = row_products(self.rows.take(i), self.rows.take(j))
+        gap = np.abs(b.hours[i] - b.hours[j])
+        return self.model.proba(d, s, gap, 1.0, 1.0, (b.long[i] + b.long[j]) / 2, (b.foreign[i] + b.foreign[j]) / 2)
+
+    def mean_between(self, a: np.ndarray, b: np.ndarray) -> float:
+        """The mean probability over the pairs of rows ``a`` × rows ``b`` (estimated on ``_SIDE_SAMPLE``
+        members of a larger side, spread over its time order)."""
+        a, b = _spread(np.sort(a), _SIDE_SAMPLE), _spread(np.sort(b), _SIDE_SAMPLE)
+        return float(self.of(np.repeat(a, len(b)), np.tile(b, len(a))).mean())
 
 
 def pairwise_mean_probability(batch: Batch, a: np.ndarray, b: np.ndarray, model: SameStoryModel) -> float:
-    """The mean same-story probability over the article pairs of rows ``a`` × rows ``b`` (estimated on
-    ``_SIDE_SAMPLE`` members of a larger side, spread over it)."""
-    a, b = _spread(np.sort(a), _SIDE_SAMPLE), _spread(np.sort(b), _SIDE_SAMPLE)
-    return float(pair_probabilities(batch, a, b, model).mean())
+    """``ArticlePairs.mean_between`` for one question."""
+    return ArticlePairs(batch, model).mean_between(a, b)
 
 
 class PairwiseVeto:
@@ -57,7 +73,7 @@ class PairwiseVeto:
     probability is below ``cut`` never merge. Members are followed through ``sums``' merges."""
 
     def __init__(self, batch: Batch, sums: ClusterSums, groups: np.ndarray, model: SameStoryModel, cut: float):
-        self.batch, self.model, self.cut = batch, model, cut
+        self.pairs, self.cut = ArticlePairs(batch, model), cut
         m = len(sums.size)
         order = np.argsort(groups, kind="stable")
         bounds = np.concatenate([[0], np.cumsum(np.bincount(groups, minlength=m))])
@@ -81,7 +97,7 @@ class PairwiseVeto:
                 key = (int(a[k]), len(self.members[int(a[k])]), int(b[k]), len(self.members[int(b[k])]))
                 if key not in self.known:  # (an id and its size name one set of members)
                     rows_a, rows_b = self.members[key[0]], self.members[key[2]]
-                    self.known[key] = pairwise_mean_probability(self.batch, rows_a, rows_b, self.model)
+                    self.known[key] = self.pairs.mean_between(rows_a, rows_b)
                 if self.known[key] < self.cut:
                     out[k] = -np.inf
             return out
@@ -95,21 +111,33 @@ def split_cores(batch: Batch, labels: np.ndarray, model: SameStoryModel, cut: fl
     from scipy.cluster.hierarchy import fcluster, linkage
 
     out = np.full(len(labels), -1, dtype=np.int64)
-    next_id = 0
     members = np.flatnonzero(labels >= 0)
     members = members[np.argsort(labels[members], kind="stable")]
-    for at in np.split(members, np.flatnonzero(np.diff(labels[members])) + 1):
-        if len(at) < 2:  # (no core at all, or one left by the pruning: noise, as a split would leave it)
+    cores = np.split(members, np.flatnonzero(np.diff(labels[members])) + 1)
+    asked = [at for at in cores if 2 <= len(at) <= _SPLIT_MAX_MEMBERS]
+    # Every asked core's pairs at once, in linkage's condensed order (row-major upper triangle).
+    triangles = [np.triu_indices(len(at), 1) for at in asked]
+    none = np.zeros(0, dtype=np.int64)
+    i = np.concatenate([none, *(at[iu] for at, (iu, _) in zip(asked, triangles, strict=True))])
+    j = np.concatenate([none, *(at[ju] for at, (_, ju) in zip(asked, triangles, strict=True))])
+    p = ArticlePairs(batch, model).of(i, j)
+    starts = np.concatenate([[0], np.cumsum([len(iu) for iu, _ in triangles], dtype=np.int64)])
+    stories: list[np.ndarray] = []
+    k = 0  # the next asked core's place in ``starts``
+    for at in cores:
+        if len(at) < 2:  # (no core at all, or one member left by the pruning: noise)
             continue
         if len(at) > _SPLIT_MAX_MEMBERS:
-            out[at] = next_id
-            next_id += 1
+            stories.append(at)
             continue
-        p = pair_probabilities(batch, at, at, model)[np.triu_indices(len(at), 1)]  # linkage's condensed order
-        parts = fcluster(linkage(1.0 - p, method="average"), t=1.0 - cut, criterion="distance")
+        core_p = p[starts[k] : starts[k + 1]]
+        k += 1
+        if core_p.min() >= cut:  # every pair at or above the cut: average linkage keeps the core whole
+            stories.append(at)
+            continue
+        parts = fcluster(linkage(1.0 - core_p, method="average"), t=1.0 - cut, criterion="distance")
         counts = np.bincount(parts)
-        for part in np.unique(parts):
-            if counts[part] >= 2:
-                out[at[parts == part]] = next_id
-                next_id += 1
+        stories += [at[parts == part] for part in np.unique(parts) if counts[part] >= 2]
+    for story_id, at in enumerate(stories):
+        out[at] = story_id
     return out
