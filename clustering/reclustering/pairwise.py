@@ -63,17 +63,12 @@ class ArticlePairs:
         return float(self.of(np.repeat(a, len(b)), np.tile(b, len(a))).mean())
 
 
-def pairwise_mean_probability(batch: Batch, a: np.ndarray, b: np.ndarray, model: SameStoryModel) -> float:
-    """``ArticlePairs.mean_between`` for one question."""
-    return ArticlePairs(batch, model).mean_between(a, b)
-
-
 class PairwiseVeto:
     """Wraps pair scores so that two groups (2+ members each) whose articles' mean pairwise same-story
     probability is below ``cut`` never merge. Members are followed through ``sums``' merges."""
 
-    def __init__(self, batch: Batch, sums: ClusterSums, groups: np.ndarray, model: SameStoryModel, cut: float):
-        self.pairs, self.cut = ArticlePairs(batch, model), cut
+    def __init__(self, pairs: ArticlePairs, sums: ClusterSums, groups: np.ndarray, cut: float):
+        self.pairs, self.cut = pairs, cut
         m = len(sums.size)
         order = np.argsort(groups, kind="stable")
         bounds = np.concatenate([[0], np.cumsum(np.bincount(groups, minlength=m))])
@@ -105,7 +100,7 @@ class PairwiseVeto:
         return vetoed
 
 
-def split_cores(batch: Batch, labels: np.ndarray, model: SameStoryModel, cut: float) -> np.ndarray:
+def split_cores(pairs: ArticlePairs, labels: np.ndarray, cut: float) -> np.ndarray:
     """Each core split by average linkage over its members' pairwise same-story probabilities, cut at
     ``cut``; members left alone become noise, for the linkage to decide."""
     from scipy.cluster.hierarchy import fcluster, linkage
@@ -120,7 +115,7 @@ def split_cores(batch: Batch, labels: np.ndarray, model: SameStoryModel, cut: fl
     none = np.zeros(0, dtype=np.int64)
     i = np.concatenate([none, *(at[iu] for at, (iu, _) in zip(asked, triangles, strict=True))])
     j = np.concatenate([none, *(at[ju] for at, (_, ju) in zip(asked, triangles, strict=True))])
-    p = ArticlePairs(batch, model).of(i, j)
+    p = pairs.of(i, j)
     starts = np.concatenate([[0], np.cumsum([len(iu) for iu, _ in triangles], dtype=np.int64)])
     stories: list[np.ndarray] = []
     k = 0  # the next asked core's place in ``starts``

@@ -54,7 +54,7 @@ from clustering.reclustering.agglomerate import (
 from clustering.reclustering.graph_hdbscan import HdbscanParams, graph_hdbscan_labels
 from clustering.reclustering.joint_features import FeatureParams, neighbour_graph
 from clustering.reclustering.neighbours import KnnGraph, NeighbourParams, knn_graph
-from clustering.reclustering.pairwise import PairwiseVeto, split_cores
+from clustering.reclustering.pairwise import ArticlePairs, PairwiseVeto, split_cores
 from clustering.representation.represent import Batch, SimilarityWeights
 from clustering.story_model.same_story import SameStoryModel, SameStoryParams, configured_model
 from newsflow.settings import Settings
@@ -238,10 +238,13 @@ def link_groups(batch: Batch, labels: np.ndarray, params: ReclusterParams, graph
     if len(labels) == 0:
         return labels.copy()
     graph = graph if graph is not None else neighbour_graph(batch, params.features, params.neighbours)
+    pairs = None  # the model's article pairs, for the core split and the veto (one copy of the rows for both)
     if (pruner := _model(params, "cores", "all")) is not None:
         groups = prune_cores(batch, labels, params.core_probability, params.core_probability, model=pruner)
-        if params.core_split_probability > 0:
-            groups = split_cores(batch, groups, pruner, params.core_split_probability)
+        if params.core_split_probability > 0 or params.group_veto_probability > 0:
+            pairs = ArticlePairs(batch, pruner)
+        if pairs is not None and params.core_split_probability > 0:
+            groups = split_cores(pairs, groups, params.core_split_probability)
     else:
         groups = prune_cores(
             batch, labels, params.recluster_core_min_similarity, params.recluster_core_min_similarity_long
@@ -260,8 +263,8 @@ def link_groups(batch: Batch, labels: np.ndarray, params: ReclusterParams, graph
     else:
         margin = params.recluster_group_merge_threshold - params.recluster_merge_threshold
         score = with_group_margin(mean_similarity(params.weights), margin)
-        if params.group_veto_probability > 0 and pruner is not None:
-            score = PairwiseVeto(batch, sums, groups, pruner, params.group_veto_probability).wrap(
+        if pairs is not None and params.group_veto_probability > 0:
+            score = PairwiseVeto(pairs, sums, groups, params.group_veto_probability).wrap(
                 score, params.recluster_merge_threshold
             )
         into = agglomerate(
@@ -291,16 +294,17 @@ def merge_stories(
     ids, groups = np.unique(labels[assigned], return_inverse=True)
     chosen = batch.select(assigned.tolist())
     sums = ClusterSums.of(chosen, groups, len(ids))
-    cut = params.group_veto_probability
-    veto_model = _model(params, "cores", "all") if cut > 0 else None
-    vetoes = None if veto_model is None else PairwiseVeto(chosen, sums, groups, veto_model, cut)
+    big = np.flatnonzero(sums.size >= params.story_min_size)
+    if len(big) < 2:
+        return labels.copy()
+    model = _model(params, "cores", "all")
+    vetoes = None
+    if model is not None and params.group_veto_probability > 0:
+        vetoes = PairwiseVeto(ArticlePairs(chosen, model), sums, groups, params.group_veto_probability)
 
     def veto(score: PairScore, threshold: float) -> PairScore:
         return score if vetoes is None else vetoes.wrap(score, threshold)
 
-    big = np.flatnonzero(sums.size >= params.story_min_size)
-    if len(big) < 2:
-        return labels.copy()
     unit = sums.dense[big] / np.maximum(np.linalg.norm(sums.dense[big], axis=1, keepdims=True), 1e-12)
     exact = dataclasses.replace(params.neighbours, recluster_exact_neighbours_max=len(big))
     near = knn_graph(unit, sums.sparse[big], exact)
@@ -323,7 +327,7 @@ def merge_stories(
         )
         cut_at = params.story_merge_threshold
         into = agglomerate(sums, a, b, veto(score, cut_at), cut_at, prune=False, max_rounds=_MAX_MERGE_ROUNDS)
-    if (model := _model(params, "cores", "all")) is not None:
+    if model is not None:
         # After the cuts, the model merges what they miss: German cosines of an English embedding run
         # lower than the cuts assume (held-out German F1 0.720 -> 0.741, the English sets unchanged).
         into = _merge_by_model(sums, into, a, b, model, params.merge_probability, veto)

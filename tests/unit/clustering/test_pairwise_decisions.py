@@ -8,7 +8,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from clustering.reclustering.pairwise import pairwise_mean_probability, split_cores
+from clustering.reclustering.pairwise import ArticlePairs, split_cores
 from clustering.reclustering.recluster import ReclusterParams, link_groups
 from newsflow.settings import Settings
 from tests.unit.clustering.stories import toy_unit
@@ -22,7 +22,7 @@ def test_pairwise_mean_probability_averages_every_pair() -> None:
     a = [toy_unit(1.0, 0.0), toy_unit(1.0, 0.1)]
     b = [toy_unit(1.0, 0.05), toy_unit(0.0, 1.0)]
     batch = _batch([*a, *b], [0.0] * 4, SETTINGS)
-    got = pairwise_mean_probability(batch, np.array([0, 1]), np.array([2, 3]), model)
+    got = ArticlePairs(batch, model).mean_between(np.array([0, 1]), np.array([2, 3]))
     cos = batch.dense[[0, 1]].astype(np.float64) @ batch.dense[[2, 3]].T.astype(np.float64)
     expected = (1 / (1 + np.exp(-40.0 * (cos - 0.8)))).mean()
     assert got == pytest.approx(expected, abs=1e-6)
@@ -36,11 +36,11 @@ def test_a_core_of_two_stories_is_split_and_a_stray_member_becomes_noise() -> No
     stray = toy_unit(1.0, 1.0, 1.0)  # cosine ≤ 0.6 to every other member
     batch = _batch([*a, *b, stray, toy_unit(0.0, 0.0, 1.0)], [0.0] * 8, SETTINGS)
     labels = np.array([0, 0, 0, 0, 0, 0, 0, -1])  # HDBSCAN put both stories and the stray in one core
-    got = split_cores(batch, labels, model, 0.6)
+    got = split_cores(ArticlePairs(batch, model), labels, 0.6)
     assert len(set(got[:3].tolist())) == 1 and len(set(got[3:6].tolist())) == 1
     assert got[0] >= 0 and got[3] >= 0 and got[0] != got[3]
     assert got[6] == -1 and got[7] == -1  # the stray is left to the linkage; noise stays noise
-    one_story = split_cores(batch, np.array([0, 0, 0, -1, -1, -1, -1, -1]), model, 0.6)
+    one_story = split_cores(ArticlePairs(batch, model), np.array([0, 0, 0, -1, -1, -1, -1, -1]), 0.6)
     assert one_story[0] == one_story[1] == one_story[2] >= 0 and (one_story[3:] == -1).all()  # stays whole
 
 
@@ -71,7 +71,7 @@ def test_the_veto_follows_members_through_the_sums_merges() -> None:
     batch = _batch([toy_unit(1.0, 0.05 * k) for k in range(4)], [0.0] * 4, SETTINGS)
     groups = np.array([0, 1, 1, 2])
     sums = ClusterSums.of(batch, groups, 3)
-    veto = PairwiseVeto(batch, sums, groups, dense_only_model(cut_at=0.8), 0.5)
+    veto = PairwiseVeto(ArticlePairs(batch, dense_only_model(cut_at=0.8)), sums, groups, 0.5)
     sums.merge(np.array([0]), np.array([2]))
     assert sorted(veto.members[0].tolist()) == [0, 3] and 2 not in veto.members
     assert veto.members[1].tolist() == [1, 2] and sums.size.tolist() == [2.0, 2.0, 0.0]
@@ -80,5 +80,5 @@ def test_the_veto_follows_members_through_the_sums_merges() -> None:
 def test_split_cores_leaves_no_core_and_a_lone_member_as_noise() -> None:
     batch = _batch([toy_unit(1.0, 0.0), toy_unit(0.0, 1.0)], [0.0, 0.0], SETTINGS)
     model = dense_only_model(cut_at=0.8)
-    assert split_cores(batch, np.array([-1, -1]), model, 0.6).tolist() == [-1, -1]
-    assert split_cores(batch, np.array([3, -1]), model, 0.6).tolist() == [-1, -1]
+    assert split_cores(ArticlePairs(batch, model), np.array([-1, -1]), 0.6).tolist() == [-1, -1]
+    assert split_cores(ArticlePairs(batch, model), np.array([3, -1]), 0.6).tolist() == [-1, -1]
