@@ -27,7 +27,7 @@ from clustering.online.assign import Assignment
 from clustering.reclustering.plan import ReclusterPlan
 from clustering.representation.represent import Batch, SparseVectoriser
 from clustering.window import UNASSIGNED, Window, memory_start, pool_room, window_start
-from newsflow.records.topic import LineageEvent, Membership, TopicStatus, TopicSummary
+from newsflow.records.topic import LineageEvent, Membership, TopicMeta, TopicStatus, TopicSummary
 from newsflow.settings import Settings
 
 
@@ -93,12 +93,26 @@ def remember(reads: TopicReads, window: Window, now: datetime, settings: Setting
     since = window_start(now, settings)
     room = pool_room(len(window.batch) - len(window.memberships), settings)
     members = reads.remembered_members(start, since, settings.topic_memory_members, settings.topic_memory_max_members)
-    kept = [(a, t) for a, t in members if t in window.topics]
+    lasting = lasting_topics(window.topics, now, since, settings.topic_memory_span_factor)
+    kept = [(a, t) for a, t in members if t in lasting]
     kept += [(a, UNASSIGNED) for a in reads.unassigned_ids(start, since, room)]
     if not kept:
         return
     window.remembered = reads.represent_articles([a for a, _ in kept], window.vectoriser)
     window.remembered_topics = [t for _, t in kept]
+
+
+def lasting_topics(topics: Mapping[int, TopicMeta], now: datetime, since: datetime, span_factor: float) -> set[int]:
+    """The topics worth remembering: those with members in the window, and those silent since before it
+    for at most ``span_factor`` times the time their members span (0: all). A story that has run for
+    days pauses and comes back; a burst that is over comes back as a new development (held out: sparse
+    streams of one subject's stories weeks apart glued together by a remembered burst)."""
+    if span_factor <= 0:
+        return set(topics)
+    return {
+        t for t, meta in topics.items()
+        if meta.last_seen >= since or now - meta.last_seen <= span_factor * (meta.last_seen - meta.first_seen)
+    }  # fmt: skip
 
 
 @dataclass(frozen=True)

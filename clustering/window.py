@@ -14,7 +14,9 @@ along as ``remembered`` rows: they never enter HDBSCAN, but their topics — fad
 centroid online, so a late article continues its story instead of starting a new one. Articles of
 that range that never joined a topic come along too (topic id ``UNASSIGNED``, as many as the
 seeding pool has room for beside the window's own): a late article can pair up with one of them.
-The time decay of the similarity still weighs the gap.
+The time decay of the similarity still weighs the gap. A topic whose newest member is older than
+the window is remembered only while its silence is at most ``topic_memory_span_factor`` times its
+members' span (``topic_state.lasting_topics``): a burst that is over is not continued days later.
 """
 
 from __future__ import annotations

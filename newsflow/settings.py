@@ -240,6 +240,9 @@ class Settings(BaseSettings):
     topic_memory_hours: float = 336.0
     topic_memory_members: int = 10
     topic_memory_max_members: int = 20000
+    # ... and a topic whose newest member is already older than the window stays remembered only while
+    # that silence is at most this many times the span its members cover (0: every topic, as long as above).
+    topic_memory_span_factor: float = 2.0
     topic_keywords: int = 8
     topic_entities: int = 8  # named entities kept per topic (0: none)
 

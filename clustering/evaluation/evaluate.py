@@ -181,6 +181,9 @@ class Simulation:
             span = timedelta(hours=self.settings.topic_memory_hours)
             remembered = state.rows(memory, since, upper_inclusive=False)
             leaving = itertools.chain(leaving, (state.docs[i].published + span for i in remembered))
+            if (factor := self.settings.topic_memory_span_factor) > 0:  # (a burst's topic is forgotten sooner)
+                forgotten = (m.last_seen + factor * (m.last_seen - m.first_seen) for m in state.topics.values())
+                leaving = itertools.chain(leaving, forgotten)
         fading = (m.last_seen + fade for m in state.topics.values() if m.status is TopicStatus.ACTIVE)
         return min([next_article, *(t for t in (*leaving, *fading) if t > now)])
 

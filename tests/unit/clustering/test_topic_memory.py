@@ -15,9 +15,11 @@ from clustering.embedding.embed import CachedEmbedder, Embedder, MemoryCache
 from clustering.evaluation.evaluate import simulate
 from clustering.jobs import recluster_now
 from clustering.processor import BatchProcessor, RawMessage
+from clustering.topic_state import lasting_topics
 from clustering.window import newest_per_topic
 from newsflow.contracts import ArticleRecord
 from newsflow.records.doc import Doc
+from newsflow.records.topic import TopicMeta, TopicStatus
 from newsflow.settings import Settings
 from newsflow.store import articles_repo, memberships_repo, schema, topics_repo
 from newsflow.store.database import open_store
@@ -27,12 +29,13 @@ from tests.unit.clustering.stories import STORIES, T0, record
 LATE = T0 + timedelta(hours=100)  # the story's first articles left the 72 h window; it faded after 48 h
 
 
-def memory_only(settings: Settings, memory_hours: float) -> Settings:
+def memory_only(settings: Settings, memory_hours: float, span_factor: float = 0.0) -> Settings:
     """The memory on or off, the stale-topic cut off: the late flappy article is unsure of its faded topic
     (0.75 <= P < 0.9, 100 h on), so with the stale cut it would wait however the memory is set."""
     return settings.model_copy(
-        update={"topic_memory_hours": memory_hours, "stale_join_probability": settings.join_probability}
-    )
+        update={"topic_memory_hours": memory_hours, "stale_join_probability": settings.join_probability,
+                "topic_memory_span_factor": span_factor}
+    )  # fmt: skip
 
 
 def _process(settings: Settings, embedder: Embedder, records: list[ArticleRecord], now: datetime) -> BatchProcessor:
@@ -42,11 +45,13 @@ def _process(settings: Settings, embedder: Embedder, records: list[ArticleRecord
     return worker
 
 
-@pytest.mark.parametrize("memory_hours", [336.0, 0.0])
+@pytest.mark.parametrize(("memory_hours", "span_factor"), [(336.0, 0.0), (0.0, 0.0), (336.0, 4.0), (336.0, 400.0)])
 def test_a_late_article_continues_its_faded_story_only_with_memory(
-    settings: Settings, embedder: Embedder, memory_hours: float
+    settings: Settings, embedder: Embedder, memory_hours: float, span_factor: float
 ) -> None:
-    settings = memory_only(settings, memory_hours)
+    """The early articles span 30 minutes: with a span factor of 4 the story is forgotten 2 h after its
+    last one (a burst that is over), with 400 it is still remembered 100 h on."""
+    settings = memory_only(settings, memory_hours, span_factor)
     early = [record(f"flappy-{k}", t, T0 + timedelta(minutes=10 * k)) for k, t in enumerate(STORIES["flappy"][:4])]
     clusterer = _process(settings, embedder, early, T0 + timedelta(hours=1)).clusterer
     assert clusterer is not None
@@ -61,7 +66,7 @@ def test_a_late_article_continues_its_faded_story_only_with_memory(
         status = conn.execute(select(schema.topics.c.status).where(schema.topics.c.id == story)).scalar_one()
         events = select(schema.lineage_events.c.kind).where(schema.lineage_events.c.topic_id == story)
         kinds = list(conn.execute(events.order_by(schema.lineage_events.c.id)).scalars())
-    if memory_hours:
+    if memory_hours and span_factor != 4.0:
         assert joined == story and status == "active"
         assert kinds[-2:] == ["faded", "revived"]
     else:
@@ -128,3 +133,21 @@ def test_the_evaluation_remembers_like_the_worker(settings: Settings, embedder: 
     assert (topics["flappy-4"] == topics["flappy-0"]) == bool(memory_hours)
     assert (topics["sac-0"] == topics["sac-4"]) == bool(memory_hours)
     assert topics["sac-0"] != topics["flappy-0"]
+
+
+def test_a_burst_that_is_over_is_forgotten_and_a_long_story_is_remembered() -> None:
+    now = T0 + timedelta(days=10)
+    since = now - timedelta(hours=72)
+
+    def meta(topic_id: int, first: datetime, last: datetime) -> TopicMeta:
+        return TopicMeta(topic_id, TopicStatus.FADED, first, last)
+
+    topics = {
+        1: meta(1, now - timedelta(days=9), now - timedelta(hours=1)),  # members in the window
+        2: meta(2, now - timedelta(days=8), now - timedelta(days=5)),  # ran 3 days, silent 5: may come back
+        3: meta(3, now - timedelta(days=6), now - timedelta(days=5)),  # a one-day burst, silent 5 days
+        4: meta(4, now - timedelta(days=6, hours=12), now - timedelta(days=4)),  # 2.5 days, silent 4: the edge
+    }
+    assert lasting_topics(topics, now, since, 2.0) == {1, 2, 4}
+    assert lasting_topics(topics, now, since, 1.0) == {1}
+    assert lasting_topics(topics, now, since, 0.0) == {1, 2, 3, 4}
