@@ -50,6 +50,7 @@ SCALE_CUTS: dict[str, dict[str, float]] = {
         "story_merge_threshold": 0.5,
         "recluster_group_merge_threshold": 0.22,
         "recluster_merge_threshold": 0.22,
+        "recluster_merge_threshold_long": 0.24,
     },
 }
 DEFAULT_EMBEDDING_MODEL = "multilingual-e5-small"  # what an empty NEWSFLOW_EMBEDDING_MODEL means
@@ -212,6 +213,8 @@ class Settings(BaseSettings):
     recluster_dims: int = 0  # PCA dimensions of the features the neighbour graph is built on (0: no reduction)
     hdbscan_selection: str = "eom"  # eom | leaf
     recluster_merge_threshold: float = 0.2  # average-linkage cut for a single article joining a group or another
+    # The linkage's cuts between full texts (between: by the pair's share of full text; None: as above).
+    recluster_merge_threshold_long: float | None = None
     # HDBSCAN core members less similar than this on average to the rest of their core become noise
     # (its density is relative: in a sparse window its cores can hold strangers); 0: off.
     recluster_core_min_similarity: float = 0.25

@@ -83,6 +83,7 @@ class ReclusterParams:
     recluster_core_min_similarity: float
     recluster_core_min_similarity_long: float
     recluster_merge_threshold: float
+    recluster_merge_threshold_long: float
     recluster_group_merge_threshold: float
     story_min_size: int
     story_merge_threshold: float
@@ -105,6 +106,11 @@ class ReclusterParams:
             recluster_core_min_similarity=settings.recluster_core_min_similarity,
             recluster_core_min_similarity_long=settings.recluster_core_min_similarity_long,
             recluster_merge_threshold=settings.recluster_merge_threshold,
+            recluster_merge_threshold_long=(
+                settings.recluster_merge_threshold
+                if settings.recluster_merge_threshold_long is None
+                else settings.recluster_merge_threshold_long
+            ),
             recluster_group_merge_threshold=settings.recluster_group_merge_threshold,
             story_min_size=settings.story_min_size,
             story_merge_threshold=settings.story_merge_threshold,
@@ -263,6 +269,7 @@ def link_groups(batch: Batch, labels: np.ndarray, params: ReclusterParams, graph
     else:
         margin = params.recluster_group_merge_threshold - params.recluster_merge_threshold
         score = with_group_margin(mean_similarity(params.weights), margin)
+        score = with_length_threshold(score, params.recluster_merge_threshold, params.recluster_merge_threshold_long)
         if pairs is not None and params.group_veto_probability > 0:
             score = PairwiseVeto(pairs, sums, groups, params.group_veto_probability).wrap(
                 score, params.recluster_merge_threshold

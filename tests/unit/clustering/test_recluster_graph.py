@@ -7,6 +7,7 @@ against known stories.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 import hdbscan
@@ -170,3 +171,23 @@ def test_inverted_file_lists_are_capped_and_keep_the_closest_rows() -> None:
     assert np.bincount(lists, minlength=3).max() <= room and np.sum(lists == 0) == room
     closeness = x @ centres[0]
     assert closeness[lists == 0].min() >= closeness[lists != 0].max()  # the most confident rows stay
+
+
+def test_link_groups_cuts_full_texts_at_their_own_threshold() -> None:
+    """Between full texts the linkage cuts at ``recluster_merge_threshold_long``; headlines keep the other cut."""
+    x, _ = stories(12, 5, 12, 0.8, seed=5)
+
+    def expected_at(cut: float) -> np.ndarray:
+        dist = np.clip(1.0 - (x @ x.T).astype(np.float64), 0.0, None)
+        np.fill_diagonal(dist, 0.0)
+        flat = fcluster(linkage(squareform(dist, checks=False), "average"), 1.0 - cut, "distance")
+        counts = np.bincount(flat)
+        return np.where(counts[flat] >= 2, flat, -1)
+
+    cfg = dense_only(recluster_neighbours=len(x), recluster_merge_threshold=0.35, recluster_merge_threshold_long=0.45)
+    headlines = as_batch(x, cfg=cfg)
+    texts = dataclasses.replace(headlines, long=np.ones(len(x)))
+    assert same_partition(link_groups(headlines, np.full(len(x), -1), params(cfg)), expected_at(0.35))
+    at_long = link_groups(texts, np.full(len(x), -1), params(cfg))
+    assert same_partition(at_long, expected_at(0.45))
+    assert not same_partition(expected_at(0.35), expected_at(0.45))  # (the two cuts do differ on these stories)
