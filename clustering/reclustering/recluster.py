@@ -16,6 +16,9 @@
    single article joins a group (or pairs with another) at ``recluster_merge_threshold``, two
    groups merge at ``recluster_group_merge_threshold``: noise points join the story they are
    closest to on average, cores of one story come together, and whatever stays alone is unassigned.
+   Between full texts both cuts rise by ``recluster_merge_threshold_long`` − ``recluster_merge_threshold``
+   (interpolated by the pair's share of full text): one subject's events, told at length, share
+   more words than two headlines of one story.
 5. Established clusters (``story_min_size`` members or more) whose centroids are at least
    ``story_merge_threshold`` similar (``story_merge_threshold_long`` between full texts, whose
    TF-IDF-weighted similarities run lower) are merged (``merge_stories``): a big story told in many
@@ -234,6 +237,7 @@ def link_groups(batch: Batch, labels: np.ndarray, params: ReclusterParams, graph
     A pair with a single article in it merges at ``recluster_merge_threshold``; two groups of two or
     more articles merge at ``recluster_group_merge_threshold`` (never below the first): on the
     tuning data, loosely similar groups were more often two stories on one subject than one story.
+    Between full texts both cuts rise by the step up to ``recluster_merge_threshold_long`` (``with_length_threshold``).
 
     Each group (a core, or one noise article) is represented by the sums of its members' dense and
     sparse vectors: with a bilinear similarity the mean pairwise similarity of two groups is the
