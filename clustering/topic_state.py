@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 import numpy as np
@@ -93,7 +93,9 @@ def remember(reads: TopicReads, window: Window, now: datetime, settings: Setting
     since = window_start(now, settings)
     room = pool_room(len(window.batch) - len(window.memberships), settings)
     members = reads.remembered_members(start, since, settings.topic_memory_members, settings.topic_memory_max_members)
-    lasting = lasting_topics(window.topics, now, since, settings.topic_memory_span_factor)
+    lasting = lasting_topics(
+        window.topics, now, since, settings.topic_memory_span_factor, settings.topic_memory_min_hours
+    )
     kept = [(a, t) for a, t in members if t in lasting]
     kept += [(a, UNASSIGNED) for a in reads.unassigned_ids(start, since, room)]
     if not kept:
@@ -102,17 +104,24 @@ def remember(reads: TopicReads, window: Window, now: datetime, settings: Setting
     window.remembered_topics = [t for _, t in kept]
 
 
-def lasting_topics(topics: Mapping[int, TopicMeta], now: datetime, since: datetime, span_factor: float) -> set[int]:
+def lasting_topics(
+    topics: Mapping[int, TopicMeta], now: datetime, since: datetime, span_factor: float, min_hours: float = 0.0
+) -> set[int]:
     """The topics worth remembering: those with members in the window, and those silent since before it
-    for at most ``span_factor`` times the time their members span (0: all). A story that has run for
-    days pauses and comes back; a burst that is over comes back as a new development (held out: sparse
-    streams of one subject's stories weeks apart glued together by a remembered burst)."""
+    for at most ``span_factor`` times the time their members span (0: all) or ``min_hours``, whichever is
+    longer. A story that has run for days pauses and comes back; a burst that is over comes back a week
+    later as a new development (held out: sparse streams of one subject's stories weeks apart glued
+    together by a remembered burst)."""
     if span_factor <= 0:
         return set(topics)
     return {
-        t for t, meta in topics.items()
-        if meta.last_seen >= since or now - meta.last_seen <= span_factor * (meta.last_seen - meta.first_seen)
+        t for t, meta in topics.items() if meta.last_seen >= since or now <= forgotten_at(meta, span_factor, min_hours)
     }  # fmt: skip
+
+
+def forgotten_at(meta: TopicMeta, span_factor: float, min_hours: float) -> datetime:
+    """When a topic silent since before the window stops being remembered (``lasting_topics``)."""
+    return meta.last_seen + max(span_factor * (meta.last_seen - meta.first_seen), timedelta(hours=min_hours))
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,8 @@ that range that never joined a topic come along too (topic id ``UNASSIGNED``, as
 seeding pool has room for beside the window's own): a late article can pair up with one of them.
 The time decay of the similarity still weighs the gap. A topic whose newest member is older than
 the window is remembered only while its silence is at most ``topic_memory_span_factor`` times its
-members' span (``topic_state.lasting_topics``): a burst that is over is not continued days later.
+members' span, and at least ``topic_memory_min_hours`` (``topic_state.lasting_topics``): a burst
+that is over is not continued a week later.
 """
 
 from __future__ import annotations

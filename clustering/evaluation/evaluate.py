@@ -34,7 +34,7 @@ from clustering.online.online_state import build_clusterer
 from clustering.reclustering.plan import ReclusterPlan, plan_recluster
 from clustering.representation.represent import Batch, SparseVectoriser, doc_tokens, represent
 from clustering.threads import blas_threads
-from clustering.topic_state import apply_plan, online_writes, remember
+from clustering.topic_state import apply_plan, forgotten_at, online_writes, remember
 from clustering.window import Window, memory_start, represent_window, window_start
 from newsflow.errors import ConfigError, ModelExportError
 from newsflow.records.doc import Doc
@@ -182,7 +182,8 @@ class Simulation:
             remembered = state.rows(memory, since, upper_inclusive=False)
             leaving = itertools.chain(leaving, (state.docs[i].published + span for i in remembered))
             if (factor := self.settings.topic_memory_span_factor) > 0:  # (a burst's topic is forgotten sooner)
-                forgotten = (m.last_seen + factor * (m.last_seen - m.first_seen) for m in state.topics.values())
+                least = self.settings.topic_memory_min_hours
+                forgotten = (forgotten_at(m, factor, least) for m in state.topics.values())
                 leaving = itertools.chain(leaving, forgotten)
         fading = (m.last_seen + fade for m in state.topics.values() if m.status is TopicStatus.ACTIVE)
         return min([next_article, *(t for t in (*leaving, *fading) if t > now)])

@@ -29,12 +29,12 @@ from tests.unit.clustering.stories import STORIES, T0, record
 LATE = T0 + timedelta(hours=100)  # the story's first articles left the 72 h window; it faded after 48 h
 
 
-def memory_only(settings: Settings, memory_hours: float, span_factor: float = 0.0) -> Settings:
+def memory_only(settings: Settings, memory_hours: float, span_factor: float = 0.0, min_hours: float = 0.0) -> Settings:
     """The memory on or off, the stale-topic cut off: the late flappy article is unsure of its faded topic
     (0.75 <= P < 0.9, 100 h on), so with the stale cut it would wait however the memory is set."""
     return settings.model_copy(
         update={"topic_memory_hours": memory_hours, "stale_join_probability": settings.join_probability,
-                "topic_memory_span_factor": span_factor}
+                "topic_memory_span_factor": span_factor, "topic_memory_min_hours": min_hours}
     )  # fmt: skip
 
 
@@ -45,13 +45,17 @@ def _process(settings: Settings, embedder: Embedder, records: list[ArticleRecord
     return worker
 
 
-@pytest.mark.parametrize(("memory_hours", "span_factor"), [(336.0, 0.0), (0.0, 0.0), (336.0, 4.0), (336.0, 400.0)])
+@pytest.mark.parametrize(
+    ("memory_hours", "span_factor", "min_hours"),
+    [(336.0, 0.0, 0.0), (0.0, 0.0, 0.0), (336.0, 4.0, 0.0), (336.0, 400.0, 0.0), (336.0, 4.0, 120.0)],
+)
 def test_a_late_article_continues_its_faded_story_only_with_memory(
-    settings: Settings, embedder: Embedder, memory_hours: float, span_factor: float
+    settings: Settings, embedder: Embedder, memory_hours: float, span_factor: float, min_hours: float
 ) -> None:
     """The early articles span 30 minutes: with a span factor of 4 the story is forgotten 2 h after its
-    last one (a burst that is over), with 400 it is still remembered 100 h on."""
-    settings = memory_only(settings, memory_hours, span_factor)
+    last one (a burst that is over) unless it is kept for at least 120 h; with 400 it is still
+    remembered 100 h on."""
+    settings = memory_only(settings, memory_hours, span_factor, min_hours)
     early = [record(f"flappy-{k}", t, T0 + timedelta(minutes=10 * k)) for k, t in enumerate(STORIES["flappy"][:4])]
     clusterer = _process(settings, embedder, early, T0 + timedelta(hours=1)).clusterer
     assert clusterer is not None
@@ -66,7 +70,7 @@ def test_a_late_article_continues_its_faded_story_only_with_memory(
         status = conn.execute(select(schema.topics.c.status).where(schema.topics.c.id == story)).scalar_one()
         events = select(schema.lineage_events.c.kind).where(schema.lineage_events.c.topic_id == story)
         kinds = list(conn.execute(events.order_by(schema.lineage_events.c.id)).scalars())
-    if memory_hours and span_factor != 4.0:
+    if memory_hours and (span_factor != 4.0 or min_hours >= 100):
         assert joined == story and status == "active"
         assert kinds[-2:] == ["faded", "revived"]
     else:
@@ -151,3 +155,9 @@ def test_a_burst_that_is_over_is_forgotten_and_a_long_story_is_remembered() -> N
     assert lasting_topics(topics, now, since, 2.0) == {1, 2, 4}
     assert lasting_topics(topics, now, since, 1.0) == {1}
     assert lasting_topics(topics, now, since, 0.0) == {1, 2, 3, 4}
+    # However short its burst, a topic is remembered for ``min_hours`` of silence (here 5 days): a story of
+    # one day's coverage may go on after a weekend (the Pope's hospital stay: 14 February, then the 18th).
+    topics[5] = meta(5, now - timedelta(days=4), now - timedelta(days=4))  # one moment, silent 4 days
+    assert lasting_topics(topics, now, since, 2.0, min_hours=120.0) == {1, 2, 3, 4, 5}
+    assert lasting_topics(topics, now, since, 2.0, min_hours=96.0) == {1, 2, 4, 5}
+    assert lasting_topics(topics, now, since, 2.0, min_hours=95.0) == {1, 2, 4}
