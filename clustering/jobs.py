@@ -91,7 +91,7 @@ def recluster_now(
     cached = CachedEmbedder(embedder or Embedder(settings), SqlVectorCache(engine))
     report = ReclusterReport(at=now)
     for attempt in range(_RETRIES):
-        window = load_window(engine, cached, settings, now)
+        window = load_window(engine, cached, settings, now, until=now)
         plan = plan_recluster(window, now, settings, next_topic_id(engine))
         report.window_articles, report.clusters, report.unassigned = plan.window_size, plan.clusters, plan.unassigned
         report.changed_memberships = len(plan.changed) + len(plan.removed)

@@ -90,12 +90,19 @@ class SqlTopicWrites:
         lineage_repo.record_events(self.conn, events)
 
 
-def load_window(engine: Engine, embedder: CachedEmbedder, settings: Settings, now: datetime) -> Window:
-    """The articles of the window with their memberships and the known topics (embeddings from the cache)."""
+def load_window(
+    engine: Engine, embedder: CachedEmbedder, settings: Settings, now: datetime, *, until: datetime | None = None
+) -> Window:
+    """The articles of the window with their memberships and the known topics (embeddings from the cache).
+
+    ``until``: the newest publication time to load (None: all). The re-clustering passes its ``now``, so a
+    run for an earlier interval (a re-run, a backfill, a run that starts late) plans against that
+    interval's articles, not those published since; the worker loads everything it may have to join
+    (a feed's clock may run up to an hour ahead)."""
     since = window_start(now, settings)
     with engine.connect() as conn:
-        docs = articles_repo.window_docs(conn, since)
-        memberships = memberships_repo.window_memberships(conn, since)
+        docs = articles_repo.window_docs(conn, since, until=until)
+        memberships = memberships_repo.window_memberships(conn, since, until=until)
         topics = topics_repo.load_topics(conn)
     dense = embedder.embed([d.dense_text(settings) for d in docs])
     counting = CorpusParams.from_settings(settings)

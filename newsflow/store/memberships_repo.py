@@ -34,13 +34,15 @@ class MembershipChange:
 # --- reads ---------------------------------------------------------------------------------------------
 
 
-def window_memberships(conn: Connection, since: datetime) -> dict[str, int]:
-    """Topic of every article published since ``since`` that has one."""
+def window_memberships(conn: Connection, since: datetime, until: datetime | None = None) -> dict[str, int]:
+    """Topic of every article published in ``[since, until]`` that has one."""
     query = (
         select(topic_memberships.c.article_id, topic_memberships.c.topic_id)
         .join(articles, articles.c.id == topic_memberships.c.article_id)
         .where(articles.c.published_at >= since)
     )
+    if until is not None:
+        query = query.where(articles.c.published_at <= until)
     return {r.article_id: r.topic_id for r in conn.execute(query)}
 
 

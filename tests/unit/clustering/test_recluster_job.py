@@ -72,3 +72,23 @@ def test_cluster_window_is_deterministic(settings: Settings, embedder: Embedder)
     again = cluster_window(represent(docs, dense, SparseVectoriser(settings.sparse_features), representing), params)
     np.testing.assert_array_equal(first, again)
     assert len(set(first.tolist()) - {-1}) == 3
+
+
+def test_a_run_for_an_earlier_interval_leaves_later_articles_alone(settings: Settings, embedder: Embedder) -> None:
+    """A re-run or a backfill of an earlier interval re-clusters that interval's articles, not those
+    published after its end: the later ones keep their online topics, and the run counts only its own."""
+    engine = open_store(settings)
+    proc = BatchProcessor(settings, engine, CachedEmbedder(embedder, SqlVectorCache(engine)), lambda: NOW)
+    records = story_records()  # 15 articles, 7 minutes apart from T0
+    proc.process([RawMessage("a", 0, k, r.id, r.to_bytes()) for k, r in enumerate(records)])
+    online = _members(settings)
+    early_end = T0 + timedelta(minutes=30)
+    early = [r.id for r in records if r.published <= early_end]
+    assert 0 < len(early) < len(records)
+
+    report = recluster_now(settings, early_end, embedder=embedder, publish_events=False)
+    assert report.window_articles == len(early)
+    after = _members(settings)
+    assert {a: after.get(a) for a in online if a not in early} == {a: t for a, t in online.items() if a not in early}
+
+    assert recluster_now(settings, NOW, embedder=embedder, publish_events=False).window_articles == len(records)
