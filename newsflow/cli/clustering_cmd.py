@@ -38,12 +38,31 @@ def worker(
 
 def recluster(
     now: str | None = typer.Option(None, "--now", help="As of: ISO-8601 with a zone, or 2h, 1d, yesterday."),
+    since: str | None = typer.Option(
+        None, "--since", help="Catch up: also re-cluster at every --every before --now back to this time."
+    ),
+    every_hours: float = typer.Option(24.0, "--every", min=0.25, help="Hours between catch-up runs (with --since)."),
 ) -> None:
-    """Re-cluster the recent window with HDBSCAN, reconcile topic ids, record and publish lineage events."""
-    from clustering.jobs import recluster_now
+    """Re-cluster the recent window with HDBSCAN, reconcile topic ids, record and publish lineage events.
+
+    With ``--since``, first re-cluster as the recluster_topics DAG would have since then (after a bulk
+    import of past articles or an outage of the schedule), oldest first; the last run is at ``--now``."""
+    from datetime import UTC, datetime, timedelta
+
+    from clustering.jobs import catch_up, recluster_now
+    from newsflow.errors import InvalidTimeError
     from newsflow.settings import load_settings
 
-    report = recluster_now(load_settings(), now=parse_time(now, what="--now") if now else None)
+    settings = load_settings()
+    at = parse_time(now, what="--now") if now else None
+    if since is None:
+        report = recluster_now(settings, now=at)
+    else:
+        until = at or datetime.now(UTC)
+        start = parse_time(since, what="--since", now=until)
+        if start > until:
+            raise InvalidTimeError(f"--since {since} is after --now ({until.isoformat(timespec='minutes')})")
+        report = catch_up(settings, start, until, every=timedelta(hours=every_hours))[-1]
     console.print_json(json.dumps(report.as_dict(), default=str))
 
 

@@ -30,7 +30,8 @@ def test_bad_parameter_raised_inside_a_command_is_a_usage_error_without_tracebac
 
 def test_a_bad_time_on_the_command_line_is_one_named_line_and_exit_status_1(tmp_path: Path) -> None:
     # issue 18 item 6: `--since yesterday` was a 4-line usage box with exit 2; a bad time still is an error
-    for args in (["topics", "list", "--since", "notadate"], ["recluster", "--now", "notadate"]):
+    for args in (["topics", "list", "--since", "notadate"], ["recluster", "--now", "notadate"],
+                 ["recluster", "--since", "notadate"]):  # fmt: skip
         result = _newsflow(*args, cwd=tmp_path)
         assert result.returncode == 1, result.stderr
         option = args[-2]
@@ -39,6 +40,11 @@ def test_a_bad_time_on_the_command_line_is_one_named_line_and_exit_status_1(tmp_
             "2025-02-13T12:00:00+00:00) or relative (30m, 24h, 2d, 1w, today, yesterday)"
         ]
     assert not (tmp_path / "state").exists()
+    late = _newsflow("recluster", "--since", "2025-02-14T00:00Z", "--now", "2025-02-13T00:00Z", cwd=tmp_path)
+    assert late.returncode == 1 and late.stderr.strip().splitlines() == [
+        "InvalidTimeError: --since 2025-02-14T00:00Z is after --now (2025-02-13T00:00+00:00)"
+    ]
+    assert not (tmp_path / "state").exists()  # refused before the store is opened
 
 
 def test_a_named_error_is_one_line_and_exit_status_1(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import numpy as np
 from sqlalchemy import select
 
 from clustering.embedding.embed import CachedEmbedder, Embedder
-from clustering.jobs import recluster_now
+from clustering.jobs import catch_up, recluster_now
 from clustering.processor import BatchProcessor, RawMessage
 from clustering.reclustering.recluster import ReclusterParams, cluster_window
 from clustering.representation.represent import RepresentParams, SparseVectoriser, represent
@@ -92,3 +92,22 @@ def test_a_run_for_an_earlier_interval_leaves_later_articles_alone(settings: Set
     assert {a: after.get(a) for a in online if a not in early} == {a: t for a, t in online.items() if a not in early}
 
     assert recluster_now(settings, NOW, embedder=embedder, publish_events=False).window_articles == len(records)
+
+
+def test_catch_up_runs_the_schedule_over_past_days(settings: Settings, embedder: Embedder) -> None:
+    """Articles of four days arrive at once; ``catch_up`` re-clusters at the end of each day before the
+    newest article, oldest first, each run over its own window only, and the last at the newest."""
+    engine = open_store(settings)
+    records = story_records(spacing_min=6 * 60)  # 15 articles, 6 hours apart: 84 hours
+    last = records[-1].published
+    proc = BatchProcessor(settings, engine, CachedEmbedder(embedder, SqlVectorCache(engine)), lambda: last)
+    proc.process([RawMessage("a", 0, k, r.id, r.to_bytes()) for k, r in enumerate(records)])
+
+    reports = catch_up(settings, records[0].published, last, every=timedelta(days=1), embedder=embedder)
+    assert [r.at for r in reports] == [last - timedelta(days=k) for k in (3, 2, 1, 0)]
+    since = [r.at - timedelta(hours=settings.recluster_window_hours) for r in reports]
+    expected = [sum(s <= rec.published <= r.at for rec in records) for s, r in zip(since, reports, strict=True)]
+    assert [r.window_articles for r in reports] == expected and expected[0] < expected[-1]
+    members = _members(settings)
+    story_topic = {s: {members.get(f"{s}-{k}") for k in range(len(t))} for s, t in STORIES.items()}
+    assert all(len(ids) == 1 and None not in ids for ids in story_topic.values()), story_topic
