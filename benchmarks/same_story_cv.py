@@ -15,7 +15,9 @@ stream instead (e.g. the German set: a model that never saw German answers). ``-
 the setting the way a deployment would, without the scored answers: for each fold k, the grid point
 with the best mean B-cubed F1 over the sets on the *other* folds' articles; fold k's articles at
 that point are pooled into the "selected" row (nested selection, cross-fitted over folds).
-``--jobs`` replays that many (setting, set, fold) runs at once, one process each.
+``--members M`` trains each fold's model as ``newsflow train --members M`` ships it (the mean of M
+models, each without one more fold of the training stories). ``--jobs`` replays that many
+(setting, set, fold) runs at once, one process each.
 
     newsflow eval --make-input /tmp/evalin
     python benchmarks/same_story_cv.py /tmp/evalin --sets sparse_mix2 de_feb2025 wikinews_big uci \\
@@ -39,6 +41,7 @@ from clustering.embedding.embed import CachedEmbedder, Embedder
 from clustering.evaluation.eval_data import read_jsonl
 from clustering.evaluation.evaluate import parse_article, simulate
 from clustering.evaluation.metrics import bcubed_by_article, bcubed_mean, per_story
+from clustering.story_model.cross_fitted import train_ensemble
 from clustering.story_model.same_story_train import KINDS, story_fold, train_from_files
 from newsflow.settings import Settings, load_settings
 from newsflow.store.database import open_store
@@ -98,6 +101,8 @@ def main() -> None:
     ap.add_argument("--per-story", nargs="*", default=[], metavar="SET", help="also print these sets' stories' P and R")
     ap.add_argument("--jobs", type=int, default=1, help="replays run at once (one process each)")
     ap.add_argument("--kind", default="lr", choices=KINDS, help="the fold models' kind (newsflow train --kind)")
+    ap.add_argument("--members", type=int, default=1,
+                    help="each fold's model: the mean of this many (`newsflow train --members`; 1: one)")  # fmt: skip
     args = ap.parse_args()
     logging.basicConfig(level=logging.WARNING)
     base = load_settings()
@@ -111,9 +116,12 @@ def main() -> None:
         if models[k].exists() or args.legacy:
             continue
         keep = None if args.leave_out else (lambda story, k=k: story_fold(story, args.folds) != k)
-        model, cv = train_from_files(base, train_paths, _embedder(base), keep, kind=args.kind)
+        if args.members > 1:
+            model, cv = train_ensemble(base, train_paths, _embedder(base), args.members, keep, kind=args.kind)
+        else:
+            model, cv = train_from_files(base, train_paths, _embedder(base), keep, kind=args.kind)
         model.save(models[k])
-        print(f"fold {k}: {model.meta['pairs']} pairs, CV log loss {cv.log_loss:.4f}, AUC {cv.auc:.4f}", flush=True)
+        print(f"fold {k}: held-out log loss {cv.log_loss:.4f}, AUC {cv.auc:.4f}", flush=True)
     grid = _grid(args.grid) or [{}]
     golds = {name: {d.id: str(s) for d, s in (parse_article(line, n) for n, line in
                                                  enumerate(read_jsonl(args.evalin / f"{name}.jsonl"), 1))}

@@ -26,6 +26,10 @@ The model is a logistic regression over standardised features, so it is a dot pr
 (no scikit-learn needed to score) and its coefficients can be read; a monotone map fitted on
 out-of-fold scores (isotonic regression, grouped by story) calibrates it, stored as points
 (``newsflow train --kind trees`` scores with boosted trees instead, ``trees.py``: an option).
+``newsflow train`` ships the mean of ``--members`` such models, each trained without one fold of the
+stories (version 3, ``ensemble_of``; ``cross_fitted.py``): the cuts are chosen by cross-validation
+with models trained on part of the stories, and one model trained on all of them is surer of fewer
+pairs than those the cuts were chosen with.
 It is stored as a versioned JSON artifact naming the embedding model it was trained with:
 cosines of another model have another scale, so a mismatch is refused by name
 (``SameStoryModelError``). ``newsflow train`` rebuilds it (``same_story_train.py``).
@@ -36,6 +40,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -51,6 +56,7 @@ log = logging.getLogger(__name__)
 
 ARTIFACT_VERSION = 1  # a logistic regression; version 2 adds boosted trees (``trees.py``) that replace it
 TREES_VERSION = 2
+ENSEMBLE_VERSION = 3  # the mean probability of several version-1 or version-2 models (``ensemble_of``)
 BUNDLED_ARTIFACT = Path(__file__).with_name("models") / "same_story.json"
 FEATURES = ("dense", "sparse", "dense_long", "sparse_long", "days", "dense_days", "small", "large", "dense_large",
             "dense_sq", "sparse_sq", "dense_sparse", "foreign", "dense_foreign", "sparse_foreign")  # fmt: skip
@@ -94,6 +100,9 @@ class SameStoryModel:
     meta: dict[str, Any] = field(default_factory=dict)
     calibration: tuple[tuple[float, ...], tuple[float, ...]] = ((0.0, 1.0), (0.0, 1.0))  # raw → calibrated points
     trees: TreeEnsemble | None = None  # boosted trees score the pairs instead of the regression
+    # The models whose mean calibrated probability this one is (an ensemble; its own regression is
+    # their mean, for reading: ``ensemble_of``).
+    members: tuple[SameStoryModel, ...] = ()
 
     def raw_proba(self, x: np.ndarray) -> np.ndarray:
         """The classifier's own probability (before calibration)."""
@@ -104,6 +113,9 @@ class SameStoryModel:
         return 1.0 / (1.0 + np.exp(-np.clip(z, -50.0, 50.0)))
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        if self.members:
+            mean = np.mean([m.predict_proba(x) for m in self.members], axis=0)
+            return np.asarray(np.interp(mean, self.calibration[0], self.calibration[1]))
         return np.interp(self.raw_proba(x), self.calibration[0], self.calibration[1])
 
     def proba(
@@ -114,6 +126,11 @@ class SameStoryModel:
         return self.predict_proba(pair_features(dense, sparse, gap_hours, size_a, size_b, long, foreign))
 
     def to_json(self) -> dict[str, Any]:
+        if self.members:
+            return {"kind": "newsflow-same-story", "version": ENSEMBLE_VERSION, "embedding_model": self.embedding_model,
+                    "features": list(self.features), "members": [m.to_json() for m in self.members],
+                    "calibration": {"mean": list(self.calibration[0]), "calibrated": list(self.calibration[1])},
+                    "meta": self.meta}  # fmt: skip
         data = {
             "kind": "newsflow-same-story", "version": ARTIFACT_VERSION, "embedding_model": self.embedding_model,
             "features": list(self.features), "mean": self.mean.tolist(), "scale": self.scale.tolist(),
@@ -127,19 +144,17 @@ class SameStoryModel:
 
     @classmethod
     def from_json(cls, data: dict[str, Any], source: str = "artifact") -> SameStoryModel:
-        if data.get("kind") != "newsflow-same-story" or data.get("version") not in (ARTIFACT_VERSION, TREES_VERSION):
-            raise SameStoryModelError(
-                f"{source} is not a version-{ARTIFACT_VERSION} or version-{TREES_VERSION} same-story model"
-            )
+        versions = (ARTIFACT_VERSION, TREES_VERSION, ENSEMBLE_VERSION)
+        if data.get("kind") != "newsflow-same-story" or data.get("version") not in versions:
+            raise SameStoryModelError(f"{source} is not a same-story model of version {', '.join(map(str, versions))}")
+        if data["version"] == ENSEMBLE_VERSION:
+            return cls._ensemble_from_json(data, source)
         if tuple(data.get("features", ())) != FEATURES:
             raise SameStoryModelError(f"{source} has features {data.get('features')}, this code computes {FEATURES}")
         arrays = [np.asarray(data[k], dtype=np.float64) for k in ("mean", "scale", "coef")]
         if any(a.shape != (len(FEATURES),) for a in arrays) or not all(np.isfinite(a).all() for a in arrays):
             raise SameStoryModelError(f"{source} has malformed coefficients")
-        cal = data.get("calibration") or {"raw": [0.0, 1.0], "calibrated": [0.0, 1.0]}
-        raw, calibrated = tuple(map(float, cal["raw"])), tuple(map(float, cal["calibrated"]))
-        if len(raw) != len(calibrated) or len(raw) < 2 or any(b < a for a, b in itertools.pairwise(raw)):
-            raise SameStoryModelError(f"{source} has a malformed calibration map")
+        raw, calibrated = _calibration(data, "raw", source)
         trees = None
         if data["version"] == TREES_VERSION:
             try:
@@ -149,11 +164,58 @@ class SameStoryModel:
         return cls(str(data["embedding_model"]), arrays[0], arrays[1], arrays[2], float(data["intercept"]),
                    meta=dict(data.get("meta") or {}), calibration=(raw, calibrated), trees=trees)  # fmt: skip
 
+    @classmethod
+    def _ensemble_from_json(cls, data: dict[str, Any], source: str) -> SameStoryModel:
+        listed = data.get("members")
+        if not isinstance(listed, list) or not listed:
+            raise SameStoryModelError(f"{source} is an ensemble without members")
+        if any(not isinstance(m, dict) or m.get("version") == ENSEMBLE_VERSION for m in listed):
+            raise SameStoryModelError(f"{source} has a malformed member (an ensemble's members are single models)")
+        members = [cls.from_json(m, f"{source} member {k}") for k, m in enumerate(listed)]
+        embedding_model = str(data.get("embedding_model"))
+        if tuple(data.get("features", ())) != FEATURES:
+            raise SameStoryModelError(f"{source} has features {data.get('features')}, this code computes {FEATURES}")
+        if any(m.embedding_model != embedding_model for m in members):
+            raise SameStoryModelError(f"{source}: a member was trained for another embedding model")
+        return ensemble_of(members, dict(data.get("meta") or {}), _calibration(data, "mean", source))
+
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(self.to_json(), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         tmp.replace(path)
+
+
+IDENTITY = ((0.0, 1.0), (0.0, 1.0))
+
+
+def _calibration(data: dict[str, Any], key: str, source: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """An artifact's calibration map: points from ``key`` (the raw or the members' mean probability) to calibrated."""
+    cal = data.get("calibration") or {key: [0.0, 1.0], "calibrated": [0.0, 1.0]}
+    try:
+        xs, ys = tuple(map(float, cal[key])), tuple(map(float, cal["calibrated"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise SameStoryModelError(f"{source} has a malformed calibration map: {exc}") from exc
+    if len(xs) != len(ys) or len(xs) < 2 or any(b < a for a, b in itertools.pairwise(xs)):
+        raise SameStoryModelError(f"{source} has a malformed calibration map")
+    return xs, ys
+
+
+def ensemble_of(
+    members: Sequence[SameStoryModel], meta: dict[str, Any] | None = None,
+    calibration: tuple[tuple[float, ...], tuple[float, ...]] = IDENTITY,
+) -> SameStoryModel:  # fmt: skip
+    """The model whose probability is the mean of ``members``' calibrated probabilities (all trained
+    for one embedding model), mapped by ``calibration``. Its own regression, for reading only, is the
+    members' mean in the features' own units."""
+    if not members:
+        raise SameStoryModelError("an ensemble needs at least one member")
+    weights = np.array([m.coef / m.scale for m in members])
+    intercepts = [m.intercept - float(m.mean @ w) for m, w in zip(members, weights, strict=True)]
+    n = len(FEATURES)
+    return SameStoryModel(members[0].embedding_model, np.zeros(n), np.ones(n), weights.mean(axis=0),
+                          float(np.mean(intercepts)), meta=dict(meta or {}), calibration=calibration,
+                          members=tuple(members))  # fmt: skip
 
 
 def artifact_path(configured: str, embedding_model: str | None = None) -> Path | None:

@@ -304,26 +304,33 @@ def read_stream(path: Path, keep: Callable[[str], bool] | None = None) -> tuple[
     return [d for d, _ in rows], [str(s) for _, s in rows]
 
 
+def labelled_streams(
+    settings: Settings, paths: Sequence[Path], embedder: CachedEmbedder, keep: Callable[[str], bool] | None = None
+) -> dict[str, tuple[Batch, list[str]]]:
+    """Each labelled stream (named by its file's stem) represented, with its articles' stories."""
+    streams: dict[str, tuple[Batch, list[str]]] = {}
+    for path in paths:
+        docs, stories = read_stream(path, keep)
+        if docs:
+            dense = embedder.embed([d.dense_text(settings) for d in docs])
+            streams[path.stem] = (labelled_batch(docs, dense, settings), stories)
+    return streams
+
+
 def train_from_files(
     settings: Settings, paths: Sequence[Path], embedder: CachedEmbedder, keep: Callable[[str], bool] | None = None,
     kind: str = "lr",
 ) -> tuple[SameStoryModel, CrossValidation]:  # fmt: skip
     """Train on labelled streams (each file one stream, named by its stem)."""
-    streams: dict[str, tuple[Batch, list[str]]] = {}
-    for path in paths:
-        docs, stories = read_stream(path, keep)
-        if not docs:
-            continue
-        dense = embedder.embed([d.dense_text(settings) for d in docs])
-        streams[path.stem] = (labelled_batch(docs, dense, settings), stories)
+    streams = labelled_streams(settings, paths, embedder, keep)
     if not streams:
         raise ValueError("no labelled articles to train on")
-    model, cv = train(streams, embedder.model_id, seed=settings.random_seed, kind=kind)
-    return model, cv
+    return train(streams, embedder.model_id, seed=settings.random_seed, kind=kind)
 
 
-def story_fold(story: str, folds: int) -> int:
+def story_fold(story: str, folds: int, salt: str = "") -> int:
     """A story's fold, stable across runs and machines (for cross-validation by story). A mixed
-    stream's ``set:story`` ids fall in the fold of the set's own ``story``."""
+    stream's ``set:story`` ids fall in the fold of the set's own ``story``. Another ``salt`` draws
+    folds independent of these (an ensemble's members inside a cross-validation fold)."""
     base = story.rsplit(":", 1)[-1]
-    return int(hashlib.sha1(base.encode("utf-8")).hexdigest()[:8], 16) % folds
+    return int(hashlib.sha1((salt + base).encode("utf-8")).hexdigest()[:8], 16) % folds

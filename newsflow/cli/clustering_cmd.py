@@ -103,9 +103,13 @@ def train(
         None, "--holdout", help="K/N: leave out the stories of fold K of N (cross-validation by story)."
     ),
     kind: str = typer.Option("lr", "--kind", help="lr: a logistic regression; trees: boosted trees."),
+    members: int = typer.Option(
+        7, "--members", min=1, help="Ship the mean of this many models, each without one fold of the stories (1: one)."
+    ),
 ) -> None:
     """Train the same-story model from labelled streams (grouped cross-validation report included)."""
     from clustering.embedding.embed import CachedEmbedder, Embedder
+    from clustering.story_model.cross_fitted import train_ensemble
     from clustering.story_model.same_story_train import KINDS, story_fold, train_from_files
     from newsflow.settings import load_settings
     from newsflow.store.database import open_store
@@ -122,9 +126,14 @@ def train(
         keep = lambda story: story_fold(story, n) != k  # noqa: E731
     settings = load_settings()
     embedder = CachedEmbedder(Embedder(settings), SqlVectorCache(open_store(settings)))
-    model, cv = train_from_files(settings, inputs, embedder, keep, kind)
+    if members > 1:
+        model, cv = train_ensemble(settings, inputs, embedder, members, keep, kind)
+        what = f"{members} members of {min(model.meta['member_pairs'])}-{max(model.meta['member_pairs'])} pairs"
+    else:
+        model, cv = train_from_files(settings, inputs, embedder, keep, kind)
+        what = f"{model.meta['pairs']} pairs"
     model.save(out)
-    console.print(f"wrote {out}: {model.meta['pairs']} pairs, grouped CV log loss {cv.log_loss:.4f}, AUC {cv.auc:.4f}")
+    console.print(f"wrote {out}: {what}, held-out log loss {cv.log_loss:.4f}, AUC {cv.auc:.4f}")
     for row in cv.reliability:
         console.print(f"  P {row['low']:.1f}-{row['high']:.1f}: predicted {row['predicted']:.3f}, "
                       f"observed {row['observed']:.3f} ({row['pairs']} pairs)")
