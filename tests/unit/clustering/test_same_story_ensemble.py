@@ -19,9 +19,13 @@ from clustering.story_model.same_story import (
     load_model,
     pair_features,
 )
-from clustering.story_model.same_story_train import Pairs, labelled_batch, reliability_table, stream_pairs, train
+from clustering.story_model.same_story_train import labelled_batch, train
 from newsflow.settings import Settings
-from tests.unit.clustering.test_same_story import _synthetic_stream, dense_only_model
+from tests.unit.clustering.test_same_story import (
+    _synthetic_stream,
+    assert_separates_and_is_calibrated_on_new_stories,
+    dense_only_model,
+)
 
 SETTINGS = Settings(sparse_features=2**12)
 
@@ -88,15 +92,7 @@ def test_each_member_trains_without_its_fold_and_the_ensemble_is_calibrated_on_n
     for k, stories in enumerate(parts):  # member k never saw the stories of member fold k, and saw all others
         assert stories == {s for s in everything if member_fold(s, 4) != k}
     assert cv.auc > 0.85 and sum(row["pairs"] for row in cv.reliability) > 500
-    docs, dense, labels = _synthetic_stream(99, stories=80)
-    held = Pairs()
-    stream_pairs(labelled_batch(docs, dense, SETTINGS), labels, "held", held, candidates=6, seed=0)
-    x, y, _, w = held.arrays()
-    p = model.predict_proba(x)
-    assert np.mean((p >= 0.5) == (y == 1)) > 0.8
-    for row in reliability_table(p, y, w, bins=5):  # a probability means that share of new pairs
-        if row["pairs"] >= 100:
-            assert abs(row["predicted"] - row["observed"]) <= 0.15, row
+    assert_separates_and_is_calibrated_on_new_stories(model, SETTINGS)
 
 
 def test_member_folds_are_independent_of_cross_validation_folds() -> None:
