@@ -57,6 +57,7 @@ log = logging.getLogger(__name__)
 ARTIFACT_VERSION = 1  # a logistic regression; version 2 adds boosted trees (``trees.py``) that replace it
 TREES_VERSION = 2
 ENSEMBLE_VERSION = 3  # the mean probability of several version-1 or version-2 models (``ensemble_of``)
+IDENTITY = ((0.0, 1.0), (0.0, 1.0))  # a calibration map that changes nothing
 BUNDLED_ARTIFACT = Path(__file__).with_name("models") / "same_story.json"
 FEATURES = ("dense", "sparse", "dense_long", "sparse_long", "days", "dense_days", "small", "large", "dense_large",
             "dense_sq", "sparse_sq", "dense_sparse", "foreign", "dense_foreign", "sparse_foreign")  # fmt: skip
@@ -98,7 +99,7 @@ class SameStoryModel:
     intercept: float
     features: tuple[str, ...] = FEATURES
     meta: dict[str, Any] = field(default_factory=dict)
-    calibration: tuple[tuple[float, ...], tuple[float, ...]] = ((0.0, 1.0), (0.0, 1.0))  # raw → calibrated points
+    calibration: tuple[tuple[float, ...], tuple[float, ...]] = IDENTITY  # raw → calibrated points
     trees: TreeEnsemble | None = None  # boosted trees score the pairs instead of the regression
     # The models whose mean calibrated probability this one is (an ensemble; its own regression is
     # their mean, for reading: ``ensemble_of``).
@@ -186,12 +187,9 @@ class SameStoryModel:
         tmp.replace(path)
 
 
-IDENTITY = ((0.0, 1.0), (0.0, 1.0))
-
-
 def _calibration(data: dict[str, Any], key: str, source: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """An artifact's calibration map: points from ``key`` (the raw or the members' mean probability) to calibrated."""
-    cal = data.get("calibration") or {key: [0.0, 1.0], "calibrated": [0.0, 1.0]}
+    cal = data.get("calibration") or {key: IDENTITY[0], "calibrated": IDENTITY[1]}
     try:
         xs, ys = tuple(map(float, cal[key])), tuple(map(float, cal["calibrated"]))
     except (KeyError, TypeError, ValueError) as exc:
