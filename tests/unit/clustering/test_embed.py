@@ -11,10 +11,13 @@ from clustering.embedding.embed import (
     Embedder,
     EmbeddingError,
     MemoryCache,
+    embedding_model_id,
     load_model,
+    resolve_embedding_model,
     text_key,
 )
 from newsflow.errors import ModelLoadError
+from newsflow.models import OPTIONAL_MODELS
 from newsflow.settings import Settings
 from newsflow.store.database import open_store
 from newsflow.store.embeddings_repo import SqlVectorCache
@@ -40,6 +43,20 @@ def test_model_that_cannot_load_offline_names_the_fix(name: str) -> None:
     with pytest.raises(ModelLoadError) as err:
         load_model(Settings(embedding_model=name))
     assert name in str(err.value) and "NEWSFLOW_EMBEDDING_MODEL" in str(err.value)
+
+
+@pytest.mark.parametrize("name", ["", "all-MiniLM-L6-v2", "sentence-transformers/all-minilm-l6-v2", "/models/other"])
+def test_the_model_id_without_the_model_is_the_resolved_one(name: str) -> None:
+    assert embedding_model_id(name) == resolve_embedding_model(name)[0]
+
+
+def test_an_optional_models_id_needs_no_installed_copy(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every re-clustering checks the same-story model against this id: no look on disk each time."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # (nothing installed there)
+    for name, optional in OPTIONAL_MODELS.items():
+        assert embedding_model_id(name) == optional.model_id != name
+        with pytest.raises(ModelLoadError, match="not installed"):
+            resolve_embedding_model(name)
 
 
 def test_cache_in_the_store_never_embeds_a_text_twice(embedder: Embedder, settings: Settings) -> None:
